@@ -1,0 +1,474 @@
+/*
+ * access.c - the daemon's door to the policy (see access.h): gathers the
+ * caller's app record (cached), the file's index record and grant from db/,
+ * asks the pure engine of policy/, and keeps the index up to date.
+ */
+#include "daemon/access.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db/app_cache.h"
+#include "db/db.h"
+#include "policy/engine.h"
+#include "policy/path.h"
+
+struct access_state {
+	struct db_pool *pool;       /* per-thread connections */
+	struct app_cache *apps;     /* thread-safe: has its own lock */
+	int source_fd;              /* not owned */
+};
+
+/* Everything the engine needs about one existing or future path. */
+struct gathered {
+	struct policy_path path;
+	struct app_record app_rec;
+	struct policy_app app;
+	struct policy_file file;
+	struct policy_grant grant;
+	struct policy_request req;
+};
+
+static unsigned permission_bit(const char *name)
+{
+	unsigned bit = 0;
+
+	return policy_permission_from_name(name, &bit) == 0 ? bit : 0;
+}
+
+static int64_t mtime_ns_of(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* mkdir that accepts an existing directory. */
+static int ensure_dir(int source_fd, const char *relpath)
+{
+	struct stat st;
+
+	if (mkdirat(source_fd, relpath, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (fstatat(source_fd, relpath, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Creates SOURCE/<user> and its standard directories where missing. */
+static int ensure_user_dirs(int source_fd, long user, char *errbuf, size_t errlen)
+{
+	size_t count;
+	const char *const *dirs = policy_standard_dirs(&count);
+	char relpath[64];
+	int rc;
+
+	snprintf(relpath, sizeof(relpath), "%ld", user);
+	rc = ensure_dir(source_fd, relpath);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		snprintf(relpath, sizeof(relpath), "%ld/%s", user, dirs[i]);
+		rc = ensure_dir(source_fd, relpath);
+	}
+	if (rc < 0)
+		snprintf(errbuf, errlen, "cannot create SOURCE/%s: %s", relpath, strerror(-rc));
+	return rc;
+}
+
+struct users_ctx {
+	int source_fd;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int ensure_app_user_dirs(const struct db_app *app, void *ctx)
+{
+	struct users_ctx *users = ctx;
+
+	return ensure_user_dirs(users->source_fd, (long)(app->uid / POLICY_PER_USER_RANGE),
+	                        users->errbuf, users->errlen);
+}
+
+/* Records SOURCE in the database (for mediactl) and creates user directories. */
+static int prepare_source(struct access_state *st, const char *source_path,
+                          char *errbuf, size_t errlen)
+{
+	struct users_ctx users = { st->source_fd, errbuf, errlen };
+	struct db_conn *conn;
+	int rc = db_pool_conn(st->pool, &conn);
+
+	if (rc == 0)
+		rc = db_meta_set(conn, "source_path", source_path);
+	if (rc < 0) {
+		snprintf(errbuf, errlen, "policy database: cannot record the source: %s",
+		         strerror(-rc));
+		return rc;
+	}
+	rc = ensure_user_dirs(st->source_fd, 0, errbuf, errlen);
+	if (rc == 0)
+		rc = db_app_foreach(conn, ensure_app_user_dirs, &users);
+	return rc;
+}
+
+int access_open(const char *db_path, int source_fd, const char *source_path,
+                struct access_state **out, const char **errmsg)
+{
+	char *errbuf = malloc(DB_ERRMSG_MAX);
+	struct access_state *st = calloc(1, sizeof(*st));
+	int rc;
+
+	if (errbuf == NULL || st == NULL) {
+		free(errbuf);
+		free(st);
+		*errmsg = "policy database: out of memory";
+		return -ENOMEM;
+	}
+	st->source_fd = source_fd;
+	rc = db_pool_open(db_path, &st->pool, errbuf, DB_ERRMSG_MAX);
+	if (rc == 0) {
+		rc = app_cache_create(permission_bit, &st->apps);
+		if (rc < 0)
+			snprintf(errbuf, DB_ERRMSG_MAX, "policy database: out of memory");
+	}
+	if (rc == 0)
+		rc = prepare_source(st, source_path, errbuf, DB_ERRMSG_MAX);
+	if (rc < 0) {
+		access_close(st);
+		*errmsg = errbuf;  /* the module's, never freed: start-up fails anyway */
+		return rc;
+	}
+	free(errbuf);
+	*out = st;
+	return 0;
+}
+
+void access_close(struct access_state *st)
+{
+	if (st == NULL)
+		return;
+	app_cache_destroy(st->apps);
+	db_pool_close(st->pool);
+	free(st);
+}
+
+/*
+ * Reads (or, on first sight, creates) the index record of the regular file
+ * `relpath` into g->file. A size or mtime that moved behind the daemon's
+ * back is recorded; the media metadata stays until rescanned.
+ */
+static int gather_file(struct db_conn *conn, const char *relpath,
+                       const struct stat *file_st, struct gathered *g)
+{
+	struct db_file rec;
+	int rc = db_file_get(conn, relpath, &rec);
+
+	if (rc == -ENOENT) {
+		memset(&rec, 0, sizeof(rec));
+		rec.owner_uid = DB_NO_OWNER;
+		rec.media_type = g->path.media_type;
+		rec.size = file_st->st_size;
+		rec.mtime_ns = mtime_ns_of(file_st);
+		rc = db_file_add_if_absent(conn, relpath, &rec);
+		if (rc == 0)  /* another thread indexed it first: read theirs */
+			rc = db_file_get(conn, relpath, &rec);
+		if (rc < 0)
+			return rc;
+	} else if (rc < 0) {
+		return rc;
+	} else if (!rec.pending && (rec.size != file_st->st_size ||
+	                            rec.mtime_ns != mtime_ns_of(file_st))) {
+		rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	g->file.indexed = 1;
+	g->file.owner_uid = rec.owner_uid;
+	g->file.pending = rec.pending;
+	g->file.has_location = rec.has_location;
+	g->file.is_hevc = strcmp(rec.codec, "hevc") == 0;
+	return 0;
+}
+
+/* Fills g with every input of a decision about (caller, relpath). */
+static int gather(struct access_state *st, const struct access_caller *caller,
+                  const char *relpath, const struct stat *file_st, int is_dir,
+                  struct gathered *g)
+{
+	struct db_conn *conn;
+	int writable, rc;
+
+	memset(g, 0, sizeof(*g));
+	rc = policy_path_classify(relpath, &g->path);
+	if (rc < 0)
+		return rc;
+	g->app.uid = caller->uid;
+	g->req = (struct policy_request){ .app = &g->app, .path = &g->path, .is_dir = is_dir,
+	                                  .grant = &g->grant };
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc < 0)
+		return rc;
+	if (!policy_is_system_uid(caller->uid)) {
+		rc = app_cache_get(st->apps, conn, caller->uid, &g->app_rec);
+		if (rc < 0)
+			return rc;
+		g->app.package = g->app_rec.registered ? g->app_rec.package : NULL;
+		g->app.permissions = g->app_rec.permissions;
+		g->app.no_hevc = g->app_rec.no_hevc;
+	}
+	if (file_st == NULL || !S_ISREG(file_st->st_mode))
+		return 0;
+	rc = gather_file(conn, relpath, file_st, g);
+	if (rc < 0)
+		return rc;
+	g->req.file = &g->file;
+	if (policy_is_system_uid(caller->uid) || g->file.owner_uid == (int64_t)caller->uid)
+		return 0;  /* grants cannot change the answer */
+	rc = db_grant_get(conn, caller->uid, relpath, &writable);
+	if (rc == 0) {
+		g->grant.read = 1;
+		g->grant.write = writable;
+	}
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static const enum policy_op op_to_policy[] = {
+	[ACCESS_OP_SEE] = POLICY_OP_SEE,
+	[ACCESS_OP_READ] = POLICY_OP_READ,
+	[ACCESS_OP_WRITE] = POLICY_OP_WRITE,
+	[ACCESS_OP_CREATE] = POLICY_OP_CREATE,
+	[ACCESS_OP_DELETE] = POLICY_OP_DELETE,
+	[ACCESS_OP_MKDIR] = POLICY_OP_MKDIR,
+	[ACCESS_OP_RMDIR] = POLICY_OP_RMDIR,
+};
+
+static void fill_result(const struct policy_decision *decision, struct access_result *res)
+{
+	static const enum access_verdict verdicts[] = {
+		[POLICY_DENY] = ACCESS_DENY, [POLICY_PLAIN] = ACCESS_PLAIN,
+		[POLICY_REDACT] = ACCESS_REDACT, [POLICY_TRANSCODE] = ACCESS_TRANSCODE,
+	};
+
+	res->verdict = verdicts[decision->verdict];
+	res->err = decision->err;
+	res->rule = decision->rule;
+}
+
+static void plain_posix(struct access_result *res)
+{
+	res->verdict = ACCESS_PLAIN;
+	res->err = 0;
+	res->rule = "posix";
+}
+
+int access_check(struct access_state *st, const struct access_caller *caller,
+                 const char *relpath, const struct stat *file_st,
+                 enum access_op op, struct access_result *res)
+{
+	struct policy_decision decision;
+	struct gathered g;
+	int is_dir, rc;
+
+	if (st == NULL) {
+		plain_posix(res);
+		return 0;
+	}
+	if ((unsigned)op >= sizeof(op_to_policy) / sizeof(op_to_policy[0]))
+		return -EINVAL;
+	is_dir = file_st ? S_ISDIR(file_st->st_mode) : (op == ACCESS_OP_MKDIR || op == ACCESS_OP_RMDIR);
+	rc = gather(st, caller, relpath, file_st, is_dir, &g);
+	if (rc < 0)
+		return rc;
+	g.req.op = op_to_policy[op];
+	policy_decide(&g.req, &decision);
+	fill_result(&decision, res);
+	return 0;
+}
+
+int access_check_rename(struct access_state *st, const struct access_caller *caller,
+                        const char *from_relpath, const struct stat *from_st,
+                        const char *to_relpath, struct access_result *res)
+{
+	struct policy_decision decision;
+	struct policy_path to_path;
+	struct gathered g;
+	int rc;
+
+	if (st == NULL) {
+		plain_posix(res);
+		return 0;
+	}
+	rc = policy_path_classify(to_relpath, &to_path);
+	if (rc < 0)
+		return rc;
+	rc = gather(st, caller, from_relpath, from_st,
+	            from_st != NULL && S_ISDIR(from_st->st_mode), &g);
+	if (rc < 0)
+		return rc;
+	policy_decide_rename(&g.req, &to_path, &decision);
+	fill_result(&decision, res);
+	return 0;
+}
+
+void access_present_attr(struct access_state *st, const struct access_caller *caller,
+                         const char *relpath, struct stat *file_st)
+{
+	struct gathered g;
+	int mode;
+
+	if (st == NULL || policy_is_system_uid(caller->uid))
+		return;
+	/* On a database error the real (root-owned) attributes are shown. */
+	if (gather(st, caller, relpath, file_st, S_ISDIR(file_st->st_mode), &g) < 0)
+		return;
+	mode = policy_present_mode(&g.req, file_st->st_mode);
+	if (mode < 0)
+		return;
+	file_st->st_uid = caller->uid;
+	file_st->st_gid = caller->gid;
+	file_st->st_mode = (file_st->st_mode & ~(mode_t)07777) | (mode_t)mode;
+}
+
+int access_note_created(struct access_state *st, const struct access_caller *caller,
+                        const char *relpath, const struct stat *file_st)
+{
+	struct db_file rec = { .owner_uid = caller->uid, .pending = 1 };
+	struct db_conn *conn;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc < 0)
+		return rc;
+	rec.media_type = policy_media_type(strrchr(relpath, '/') ? strrchr(relpath, '/') + 1 : relpath);
+	if (file_st != NULL) {
+		rec.size = file_st->st_size;
+		rec.mtime_ns = mtime_ns_of(file_st);
+	}
+	return db_file_put(conn, relpath, &rec);
+}
+
+int access_note_mkdir(struct access_state *st, const struct access_caller *caller,
+                      const char *relpath)
+{
+	/* Directories carry no policy state: visibility follows from the path. */
+	(void)st;
+	(void)caller;
+	(void)relpath;
+	return 0;
+}
+
+int access_note_closed_after_write(struct access_state *st, const char *relpath,
+                                   const struct stat *file_st)
+{
+	struct db_conn *conn;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc == 0)
+		rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
+	if (rc == -ENOENT) {
+		struct db_file rec = { .owner_uid = DB_NO_OWNER, .size = file_st->st_size,
+		                       .mtime_ns = mtime_ns_of(file_st) };
+		const char *slash = strrchr(relpath, '/');
+
+		rec.media_type = policy_media_type(slash ? slash + 1 : relpath);
+		rc = db_file_add_if_absent(conn, relpath, &rec);
+		rc = rc < 0 ? rc : 0;
+	}
+	return rc;
+}
+
+int access_note_renamed(struct access_state *st, const char *from_relpath,
+                        const char *to_relpath)
+{
+	const char *slash = strrchr(to_relpath, '/');
+	struct db_conn *conn;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc < 0)
+		return rc;
+	return db_file_rename(conn, from_relpath, to_relpath,
+	                      policy_media_type(slash ? slash + 1 : to_relpath));
+}
+
+int access_note_removed(struct access_state *st, const char *relpath)
+{
+	struct db_conn *conn;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	return rc < 0 ? rc : db_file_remove(conn, relpath);
+}
+
+int access_names_depend_on_caller(struct access_state *st, const char *relpath)
+{
+	/* Every directory may hold files some callers must not see. */
+	(void)relpath;
+	return st != NULL;
+}
+
+int access_note_media_info(struct access_state *st, const char *relpath,
+                           int has_location, const char *codec,
+                           const struct access_range *ranges, size_t count)
+{
+	struct db_range *db_ranges = NULL;
+	struct db_conn *conn;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc < 0)
+		return rc;
+	if (count > 0 && (db_ranges = calloc(count, sizeof(*db_ranges))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		db_ranges[i].offset = ranges[i].offset;
+		db_ranges[i].length = ranges[i].length;
+	}
+	rc = db_file_set_media_info(conn, relpath, has_location, codec, db_ranges, count);
+	free(db_ranges);
+	return rc;
+}
+
+int access_redaction_ranges(struct access_state *st, const char *relpath,
+                            struct access_range **out, size_t *count)
+{
+	struct db_range *db_ranges;
+	struct db_conn *conn;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc == 0)
+		rc = db_file_get_redaction(conn, relpath, &db_ranges, &n);
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	if (n > 0 && (*out = calloc(n, sizeof(**out))) == NULL) {
+		free(db_ranges);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i].offset = db_ranges[i].offset;
+		(*out)[i].length = db_ranges[i].length;
+	}
+	*count = n;
+	free(db_ranges);
+	return 0;
+}

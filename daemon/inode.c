@@ -1,0 +1,224 @@
+/* inode.c - see inode.h. A chained hash table keyed by (dev, ino, view). */
+#include "daemon/inode.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INITIAL_BUCKETS 1024
+
+static size_t bucket_of(const struct inode_table *table, dev_t dev, ino_t ino,
+                        enum inode_view view)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull;
+	h ^= (uint64_t)dev * 0xC2B2AE3D27D4EB4Full + (uint64_t)view;
+	h ^= h >> 29;
+	return (size_t)h & (table->bucket_count - 1);
+}
+
+static void inode_init_common(struct mfs_inode *inode, int fd, dev_t dev, ino_t ino,
+                              mode_t type, enum inode_view view)
+{
+	inode->fd = fd;
+	inode->dev = dev;
+	inode->ino = ino;
+	inode->type = type;
+	inode->view = view;
+	inode->nlookup = 0;
+	inode->open_files = 0;
+	inode->hash_next = NULL;
+	pthread_mutex_init(&inode->io_lock, NULL);
+	inode->backing_id = 0;
+	inode->passthrough_opens = 0;
+	inode->server_opens = 0;
+}
+
+int inode_table_init(struct inode_table *table, int root_fd, dev_t dev, ino_t ino)
+{
+	pthread_mutex_init(&table->lock, NULL);
+	table->bucket_count = INITIAL_BUCKETS;
+	table->count = 0;
+	table->buckets = calloc(table->bucket_count, sizeof(*table->buckets));
+	if (!table->buckets)
+		return -ENOMEM;
+	inode_init_common(&table->root, root_fd, dev, ino, S_IFDIR, VIEW_PLAIN);
+	/* The root is never forgotten; 2 keeps it above zero through any FORGET. */
+	table->root.nlookup = 2;
+	return 0;
+}
+
+static void inode_free(struct mfs_inode *inode)
+{
+	close(inode->fd);
+	pthread_mutex_destroy(&inode->io_lock);
+	free(inode);
+}
+
+void inode_table_destroy(struct inode_table *table)
+{
+	for (size_t i = 0; i < table->bucket_count; i++) {
+		struct mfs_inode *inode = table->buckets[i];
+		while (inode) {
+			struct mfs_inode *next = inode->hash_next;
+			inode_free(inode);
+			inode = next;
+		}
+	}
+	free(table->buckets);
+	table->buckets = NULL;
+	close(table->root.fd);
+	pthread_mutex_destroy(&table->lock);
+}
+
+struct mfs_inode *inode_from_fuse(struct inode_table *table, fuse_ino_t fuse_ino)
+{
+	if (fuse_ino == FUSE_ROOT_ID)
+		return &table->root;
+	return (struct mfs_inode *)(uintptr_t)fuse_ino;
+}
+
+fuse_ino_t inode_to_fuse(struct inode_table *table, struct mfs_inode *inode)
+{
+	if (inode == &table->root)
+		return FUSE_ROOT_ID;
+	return (fuse_ino_t)(uintptr_t)inode;
+}
+
+/* Doubles the bucket array. Assumes table->lock is held. Failure is harmless:
+ * the table just stays denser. */
+static void table_grow_locked(struct inode_table *table)
+{
+	size_t new_count = table->bucket_count * 2;
+	struct mfs_inode **new_buckets = calloc(new_count, sizeof(*new_buckets));
+	struct mfs_inode **old_buckets = table->buckets;
+	size_t old_count = table->bucket_count;
+
+	if (!new_buckets)
+		return;
+	table->buckets = new_buckets;
+	table->bucket_count = new_count;
+	for (size_t i = 0; i < old_count; i++) {
+		struct mfs_inode *inode = old_buckets[i];
+		while (inode) {
+			struct mfs_inode *next = inode->hash_next;
+			size_t b = bucket_of(table, inode->dev, inode->ino, inode->view);
+			inode->hash_next = new_buckets[b];
+			new_buckets[b] = inode;
+			inode = next;
+		}
+	}
+	free(old_buckets);
+}
+
+int inode_lookup_ref(struct inode_table *table, int fd, const struct stat *st,
+                     enum inode_view view, struct mfs_inode **out)
+{
+	struct mfs_inode *inode, *fresh;
+	size_t b;
+
+	if (st->st_dev == table->root.dev && st->st_ino == table->root.ino &&
+	    view == VIEW_PLAIN) {
+		close(fd);
+		pthread_mutex_lock(&table->lock);
+		table->root.nlookup++;
+		pthread_mutex_unlock(&table->lock);
+		*out = &table->root;
+		return 0;
+	}
+	/* Allocate before locking so the table lock is never held across malloc. */
+	fresh = malloc(sizeof(*fresh));
+	pthread_mutex_lock(&table->lock);
+	b = bucket_of(table, st->st_dev, st->st_ino, view);
+	for (inode = table->buckets[b]; inode; inode = inode->hash_next) {
+		if (inode->dev == st->st_dev && inode->ino == st->st_ino && inode->view == view)
+			break;
+	}
+	if (inode) {
+		inode->nlookup++;
+		pthread_mutex_unlock(&table->lock);
+		free(fresh);
+		close(fd);
+		*out = inode;
+		return 0;
+	}
+	if (!fresh) {
+		pthread_mutex_unlock(&table->lock);
+		close(fd);
+		return -ENOMEM;
+	}
+	inode_init_common(fresh, fd, st->st_dev, st->st_ino, st->st_mode & S_IFMT, view);
+	fresh->nlookup = 1;
+	fresh->hash_next = table->buckets[b];
+	table->buckets[b] = fresh;
+	table->count++;
+	if (table->count > table->bucket_count)
+		table_grow_locked(table);
+	pthread_mutex_unlock(&table->lock);
+	*out = fresh;
+	return 0;
+}
+
+/* Unlinks inode from its bucket if nothing holds it any more; returns it for
+ * freeing outside the lock, or NULL. Assumes table->lock is held. */
+static struct mfs_inode *release_if_unused_locked(struct inode_table *table,
+                                                  struct mfs_inode *inode)
+{
+	struct mfs_inode **link;
+
+	if (inode == &table->root || inode->nlookup > 0 || inode->open_files > 0)
+		return NULL;
+	link = &table->buckets[bucket_of(table, inode->dev, inode->ino, inode->view)];
+	while (*link && *link != inode)
+		link = &(*link)->hash_next;
+	if (*link)
+		*link = inode->hash_next;
+	table->count--;
+	return inode;
+}
+
+void inode_forget(struct inode_table *table, struct mfs_inode *inode, uint64_t count)
+{
+	struct mfs_inode *unused;
+
+	pthread_mutex_lock(&table->lock);
+	if (inode == &table->root) {
+		/* Keep the root's count positive whatever the kernel sends. */
+		pthread_mutex_unlock(&table->lock);
+		return;
+	}
+	inode->nlookup = count >= inode->nlookup ? 0 : inode->nlookup - count;
+	unused = release_if_unused_locked(table, inode);
+	pthread_mutex_unlock(&table->lock);
+	if (unused)
+		inode_free(unused);
+}
+
+void inode_pin_open(struct inode_table *table, struct mfs_inode *inode)
+{
+	pthread_mutex_lock(&table->lock);
+	inode->open_files++;
+	pthread_mutex_unlock(&table->lock);
+}
+
+void inode_unpin_open(struct inode_table *table, struct mfs_inode *inode)
+{
+	struct mfs_inode *unused;
+
+	pthread_mutex_lock(&table->lock);
+	inode->open_files--;
+	unused = release_if_unused_locked(table, inode);
+	pthread_mutex_unlock(&table->lock);
+	if (unused)
+		inode_free(unused);
+}
+
+size_t inode_table_count(struct inode_table *table)
+{
+	size_t count;
+
+	pthread_mutex_lock(&table->lock);
+	count = table->count;
+	pthread_mutex_unlock(&table->lock);
+	return count;
+}

@@ -1,0 +1,91 @@
+/*
+ * inode.h - the table of FUSE inodes.
+ *
+ * A FUSE inode stands for one backing file (device + inode number) seen
+ * through one *view*: the plain view shows the original bytes; a redacted or
+ * transcoded view is a separate FUSE inode of the same backing file, because
+ * the kernel keeps one page cache and one io mode per FUSE inode and a
+ * redacted reader must never share either with a plain reader.
+ *
+ * Ownership: an inode lives while the kernel holds lookups on it (nlookup,
+ * raised by every successful lookup/create/mkdir/readdirplus entry, lowered
+ * by forget) or while any of its files is open (open_files, because the
+ * kernel may deliver FORGET before an asynchronous RELEASE of the same
+ * inode). When both reach zero it is removed and freed.
+ *
+ * The FUSE inode number is the struct's address; the root is FUSE_ROOT_ID.
+ */
+#ifndef MEDIAFS_DAEMON_INODE_H
+#define MEDIAFS_DAEMON_INODE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/fuse_version.h"
+
+enum inode_view {
+	VIEW_PLAIN = 0,
+	VIEW_REDACTED,
+	VIEW_TRANSCODED,
+};
+
+struct mfs_inode {
+	/* Immutable from creation to free. */
+	int fd;                  /* O_PATH|O_NOFOLLOW descriptor of the backing file */
+	dev_t dev;
+	ino_t ino;
+	mode_t type;             /* S_IFREG or S_IFDIR */
+	enum inode_view view;
+
+	/* Protected by inode_table.lock. */
+	uint64_t nlookup;
+	uint32_t open_files;
+	struct mfs_inode *hash_next;
+
+	/* Protected by io_lock: the io-mode state machine of daemon/iomode.c. */
+	pthread_mutex_t io_lock;
+	int backing_id;          /* kernel passthrough id, 0 when none */
+	uint32_t passthrough_opens;
+	uint32_t server_opens;
+};
+
+struct inode_table {
+	pthread_mutex_t lock;    /* protects buckets, bucket_count, count and every
+	                            inode's nlookup, open_files and hash_next */
+	struct mfs_inode **buckets;
+	size_t bucket_count;     /* a power of two */
+	size_t count;
+	struct mfs_inode root;   /* never in the hash, never freed */
+};
+
+/* Takes ownership of root_fd (an O_PATH directory). Returns 0 or -ENOMEM. */
+int inode_table_init(struct inode_table *table, int root_fd, dev_t dev, ino_t ino);
+/* Frees every inode; no FUSE request may be in flight. */
+void inode_table_destroy(struct inode_table *table);
+
+/* Maps a FUSE inode number to its inode. The kernel only sends numbers we
+ * gave it and have not forgotten, so this cannot fail. */
+struct mfs_inode *inode_from_fuse(struct inode_table *table, fuse_ino_t fuse_ino);
+fuse_ino_t inode_to_fuse(struct inode_table *table, struct mfs_inode *inode);
+
+/*
+ * Finds the inode for (st->st_dev, st->st_ino, view) and adds one lookup, or
+ * creates it with one lookup. Always consumes `fd` (an O_PATH descriptor of
+ * that file): stored in a new inode, closed when an inode already existed.
+ * Returns 0 and sets *out, or -ENOMEM (fd closed).
+ */
+int inode_lookup_ref(struct inode_table *table, int fd, const struct stat *st,
+                     enum inode_view view, struct mfs_inode **out);
+
+/* Drops `count` lookups (FORGET); frees the inode when nothing holds it. */
+void inode_forget(struct inode_table *table, struct mfs_inode *inode, uint64_t count);
+
+/* An open file pins its inode from open to release. */
+void inode_pin_open(struct inode_table *table, struct mfs_inode *inode);
+void inode_unpin_open(struct inode_table *table, struct mfs_inode *inode);
+
+/* Number of inodes in the table (for stats and leak checks). */
+size_t inode_table_count(struct inode_table *table);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * ops_file.c - FUSE handlers for open regular files: open, create, read,
+ * write_buf, flush, fsync, release, fallocate, lseek, copy_file_range, flock.
+ *
+ * Every open gets the daemon's own descriptor of the backing file (for
+ * fsync, fallocate, lseek, flock and server-mode data), and an io mode
+ * from iomode.c: passthrough opens are answered with the inode's backing id
+ * and their reads and writes never come here.
+ */
+#include "daemon/ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/context.h"
+#include "daemon/gate.h"
+#include "daemon/log.h"
+
+int backing_reopen(struct mfs_inode *inode, int flags)
+{
+	char proc_path[64];
+	int fd;
+
+	/*
+	 * O_CREAT/O_EXCL: the file exists. O_NOFOLLOW: the magic link must be
+	 * followed (the inode is never a symlink). O_DIRECT: the kernel opens its
+	 * own backing file with the caller's flags for passthrough, and server
+	 * reads splice, which O_DIRECT would refuse. O_APPEND: the kernel already
+	 * turns appends into writes at EOF, and splice refuses O_APPEND targets.
+	 */
+	flags &= ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT | O_APPEND | O_NOCTTY);
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", inode->fd);
+	fd = open(proc_path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+/*
+ * Admits one open of `inode` on descriptor fd (consumed) and replies: picks
+ * the io mode, pins the inode, and answers open (e == NULL) or create.
+ * On a reply the kernel could not take, undoes all of it.
+ */
+static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
+                            struct fuse_file_info *fi, const struct fuse_entry_param *e)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct mfs_file *file = malloc(sizeof(*file));
+	int backing_id, res;
+
+	if (!file) {
+		close(fd);
+		if (e)
+			inode_forget(&ctx->inodes, inode, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	file->fd = fd;
+	file->opened_for_write = wants_write(fi->flags) || e != NULL;
+	iomode_open(ctx, inode, fd, &file->mode, &backing_id);
+	inode_pin_open(&ctx->inodes, inode);
+	fi->fh = (uintptr_t)file;
+	fi->keep_cache = 0;
+	fi->direct_io = inode->view != VIEW_PLAIN;
+	if (file->mode == IO_PASSTHROUGH) {
+		/* Close-to-open flushing has nothing to do: data went to the disk. */
+		fi->noflush = 1;
+		stat_add(&ctx->stats.opens_passthrough, 1);
+		res = passthrough_reply_open(req, e, fi, backing_id);
+	} else {
+		stat_add(&ctx->stats.opens_server, 1);
+		res = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	}
+	if (res != 0) {
+		/* The opener is gone (interrupted): no RELEASE will come. */
+		iomode_release(ctx, inode, file->mode);
+		inode_unpin_open(&ctx->inodes, inode);
+		close(fd);
+		free(file);
+		if (e)
+			inode_forget(&ctx->inodes, inode, 1);
+	}
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct mfs_inode *inode = inode_from_fuse(&ctx->inodes, ino);
+	struct gate_subject subject;
+	struct access_result decision;
+	struct stat st;
+	int err = 0, fd;
+
+	if (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+		err = -errno;
+	if (err == 0)
+		err = gate_allow(req, inode, NULL, &st,
+		                 wants_write(fi->flags) ? ACCESS_OP_WRITE : ACCESS_OP_READ,
+		                 &subject, &decision);
+	if (err == 0 && decision.verdict != ACCESS_PLAIN) {
+		/* Redacted and transcoded views are not served yet: fail closed,
+		 * never hand out the original bytes. */
+		log_debug("uid %u: %s needs a %s view; refusing", subject.caller.uid, subject.relpath,
+		          decision.verdict == ACCESS_REDACT ? "redacted" : "transcoded");
+		err = -EACCES;
+	}
+	if (err < 0) {
+		if (err == -EACCES || err == -ENOENT || err == -EPERM)
+			stat_add(&ctx->stats.opens_denied, 1);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fd = backing_reopen(inode, fi->flags);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	admit_and_reply(req, inode, fd, fi, NULL);
+}
+
+/*
+ * Creates `name` exclusively: the kernel asks only after a lookup said
+ * ENOENT, but in policy mode a name can exist and be hidden from this
+ * caller, and opening it here would bypass every check.
+ */
+void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+               struct fuse_file_info *fi)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct mfs_inode *dir = inode_from_fuse(&ctx->inodes, parent);
+	struct gate_subject subject;
+	struct access_result decision;
+	struct fuse_entry_param e;
+	struct mfs_inode *inode;
+	int err, fd, create_flags;
+
+	err = gate_allow(req, dir, name, NULL, ACCESS_OP_CREATE, &subject, &decision);
+	if (err < 0) {
+		stat_add(&ctx->stats.opens_denied, 1);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	create_flags = (fi->flags & ~(O_DIRECT | O_APPEND | O_NOCTTY)) | O_CREAT | O_EXCL |
+	               O_NOFOLLOW | O_CLOEXEC;
+	fd = openat(dir->fd, name, create_flags, mode);
+	if (fd < 0) {
+		fuse_reply_err(req, errno == ELOOP ? EEXIST : errno);
+		return;
+	}
+	if (!ctx->access && fchown(fd, subject.caller.uid, subject.caller.gid) != 0)
+		log_warn("chown of new '%s' to %u: %s", name, subject.caller.uid, strerror(errno));
+	/* Index first: the creator's lookup below must already see it as owner. */
+	e.ino = 0;
+	if (subject.policy_on) {
+		struct stat st;
+		err = fstat(fd, &st) == 0 ? 0 : -errno;
+		if (err == 0)
+			err = access_note_created(ctx->access, &subject.caller, subject.relpath, &st);
+	}
+	if (err == 0)
+		err = entry_lookup(req, dir, name, &e);
+	if (err < 0) {
+		log_err("created '%s' but cannot index it: %s", name, strerror(-err));
+		close(fd);
+		if (e.ino)
+			inode_forget(&ctx->inodes, inode_from_fuse(&ctx->inodes, e.ino), 1);
+		unlinkat(dir->fd, name, 0);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	inode = inode_from_fuse(&ctx->inodes, e.ino);
+	admit_and_reply(req, inode, fd, fi, &e);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct mfs_file *file = file_of(fi);
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	struct stat st;
+
+	(void)ino;
+	/* Count what the reply will carry: the request size clipped at EOF. */
+	if (fstat(file->fd, &st) == 0 && off < st.st_size)
+		stat_add(&ctx->stats.server_read_bytes,
+		         (uint64_t)(st.st_size - off) < size ? (uint64_t)(st.st_size - off) : size);
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = file->fd;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+                  struct fuse_file_info *fi)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct mfs_file *file = file_of(fi);
+	struct fuse_bufvec out_buf = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	ssize_t written;
+
+	(void)ino;
+	out_buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out_buf.buf[0].fd = file->fd;
+	out_buf.buf[0].pos = off;
+	written = fuse_buf_copy(&out_buf, in_buf, 0);
+	if (written < 0) {
+		fuse_reply_err(req, (int)-written);
+		return;
+	}
+	stat_add(&ctx->stats.server_write_bytes, (uint64_t)written);
+	fuse_reply_write(req, (size_t)written);
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int dup_fd = dup(file_of(fi)->fd);
+
+	(void)ino;
+	/* Closing a duplicate reports delayed write errors, like close(2). */
+	if (dup_fd < 0 || close(dup_fd) != 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct mfs_inode *inode = inode_from_fuse(&ctx->inodes, ino);
+	struct mfs_file *file = file_of(fi);
+
+	if (file->opened_for_write && ctx->access) {
+		/* The content may have changed: clear "pending", re-index. */
+		struct gate_subject subject;
+		struct stat st;
+		if (gate_subject(req, inode, NULL, &subject) == 0 && subject.policy_on &&
+		    fstat(file->fd, &st) == 0)
+			access_note_closed_after_write(ctx->access, subject.relpath, &st);
+	}
+	iomode_release(ctx, inode, file->mode);
+	close(file->fd);
+	free(file);
+	inode_unpin_open(&ctx->inodes, inode);
+	fuse_reply_err(req, 0);
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	int fd = file_of(fi)->fd;
+
+	(void)ino;
+	fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) == 0 ? 0 : errno);
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                  struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, fallocate(file_of(fi)->fd, mode, offset, length) == 0 ? 0 : errno);
+}
+
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	off_t res = lseek(file_of(fi)->fd, off, whence);
+
+	(void)ino;
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}
+
+void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                        struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                        struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	ssize_t copied;
+
+	(void)ino_in, (void)ino_out;
+	/* The copy stays inside the kernel: no bytes cross the daemon. */
+	copied = copy_file_range(file_of(fi_in)->fd, &off_in, file_of(fi_out)->fd, &off_out,
+	                         len, (unsigned int)flags);
+	if (copied < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)copied);
+}
+
+void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	(void)ino;
+	/* One descriptor per open, so flock's per-open-file semantics carry over. */
+	fuse_reply_err(req, flock(file_of(fi)->fd, op) == 0 ? 0 : errno);
+}

@@ -1,0 +1,181 @@
+/* options.c - see options.h. */
+#include "daemon/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "daemon/fuse_version.h"
+
+void options_print_help(FILE *out)
+{
+	fprintf(out,
+"Usage: mediafsd [OPTION]... SOURCE MOUNTPOINT\n"
+"\n"
+"Present the media directory SOURCE at MOUNTPOINT through FUSE, deciding on\n"
+"every open what the calling app (uid) may see. Plain opens are handed to the\n"
+"kernel (FUSE passthrough), so their data never crosses the daemon.\n"
+"Must run as root: it mounts, and registers passthrough backing files.\n"
+"\n"
+"Options:\n"
+"  -f, --foreground     stay in the foreground; log to stderr. Without -f the\n"
+"                       daemon detaches once the mount is up and logs to syslog.\n"
+"  -d, --debug          log every FUSE request (implies -f).\n"
+"      --db PATH        the policy database (SQLite; created when missing).\n"
+"                       Every lookup, open, create, unlink, rename, mkdir,\n"
+"                       rmdir, setattr and readdir is checked against it.\n"
+"                       Without --db the daemon runs in posix mode: the kernel\n"
+"                       checks the backing files' own owners and modes\n"
+"                       (default_permissions) and new files belong to their\n"
+"                       creator.\n"
+"      --threads N      at most N worker threads (1-256, default 16).\n"
+"      --no-passthrough serve every read and write from the daemon (splice)\n"
+"                       instead of kernel passthrough.\n"
+"  -o OPT[,OPT...]      mount options: allow_other (default) or noallow_other,\n"
+"                       ro, rw, nosuid, suid, nodev, dev, noexec, exec,\n"
+"                       fsname=NAME.\n"
+"      --bench-allow-all  benchmark only: every policy check allows, to measure\n"
+"                       what the checks cost. Never use it in production.\n"
+"  -h, --help           print this help and exit.\n"
+"  -V, --version        print the version and exit.\n"
+"\n"
+"Signals: SIGINT and SIGTERM unmount and exit 0.\n"
+"Counters: `mediactl stats MOUNTPOINT` (root only).\n"
+"After a crash the mount reports ENOTCONN: `umount -l MOUNTPOINT`, then start\n"
+"mediafsd again on the same mount point.\n"
+"\n"
+"Exit status: 0 after a clean unmount, 1 on a start-up error, 2 on bad usage.\n");
+}
+
+/* Applies one -o option. Returns 0, or -EINVAL for an unknown option. */
+static int apply_mount_option(struct mfs_options *opt, const char *name)
+{
+	static const struct { const char *name; unsigned long set, clear; } flags[] = {
+		{ "ro", MS_RDONLY, 0 },     { "rw", 0, MS_RDONLY },
+		{ "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+		{ "nodev", MS_NODEV, 0 },   { "dev", 0, MS_NODEV },
+		{ "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+	};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (strcmp(name, flags[i].name) == 0) {
+			opt->mount_flags = (opt->mount_flags | flags[i].set) & ~flags[i].clear;
+			return 0;
+		}
+	}
+	if (strcmp(name, "allow_other") == 0) {
+		opt->allow_other = 1;
+		return 0;
+	}
+	if (strcmp(name, "noallow_other") == 0) {
+		opt->allow_other = 0;
+		return 0;
+	}
+	if (strncmp(name, "fsname=", 7) == 0 && name[7] && !strpbrk(name + 7, ", \t\n")) {
+		opt->fsname = name + 7;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Splits a -o argument in place. Returns 0 or prints an error, -EINVAL. */
+static int apply_mount_options(struct mfs_options *opt, char *list)
+{
+	char *save = NULL;
+
+	for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		if (apply_mount_option(opt, name) != 0) {
+			fprintf(stderr, "mediafsd: unknown mount option '%s' (see --help)\n", name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+enum options_result options_parse(int argc, char **argv, struct mfs_options *opt)
+{
+	enum { OPT_DB = 256, OPT_THREADS, OPT_NO_PASSTHROUGH, OPT_BENCH_ALLOW_ALL };
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH },
+		{ "bench-allow-all", no_argument, NULL, OPT_BENCH_ALLOW_ALL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->threads = 16;
+	opt->passthrough = 1;
+	opt->allow_other = 1;
+	opt->fsname = "mediafs";
+	opt->mount_flags = MS_NOSUID | MS_NODEV;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+fdo:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			opt->foreground = 1;
+			break;
+		case 'd':
+			opt->debug = 1;
+			opt->foreground = 1;
+			break;
+		case 'o':
+			if (apply_mount_options(opt, optarg) != 0)
+				return OPTIONS_EXIT_USAGE;
+			break;
+		case OPT_DB:
+			opt->db_path = optarg;
+			break;
+		case OPT_THREADS: {
+			char *end;
+			long n;
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 1 || n > 256) {
+				fprintf(stderr, "mediafsd: --threads wants a number from 1 to 256, not '%s'\n",
+				        optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			opt->threads = (int)n;
+			break;
+		}
+		case OPT_NO_PASSTHROUGH:
+			opt->passthrough = 0;
+			break;
+		case OPT_BENCH_ALLOW_ALL:
+			opt->bench_allow_all = 1;
+			break;
+		case 'h':
+			options_print_help(stdout);
+			return OPTIONS_EXIT_OK;
+		case 'V':
+			printf("mediafsd %s (libfuse %s, passthrough via %s)\n", MEDIAFS_VERSION,
+			       fuse_pkgversion(),
+			       MEDIAFS_LIBFUSE_HAS_PASSTHROUGH ? "libfuse" : "mediafs shim");
+			return OPTIONS_EXIT_OK;
+		default:
+			if (optopt && optopt < 256)
+				fprintf(stderr, "mediafsd: unknown or incomplete option '-%c' (see --help)\n",
+				        optopt);
+			else
+				fprintf(stderr, "mediafsd: unknown or incomplete option '%s' (see --help)\n",
+				        argv[optind - 1]);
+			return OPTIONS_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "mediafsd: expected SOURCE and MOUNTPOINT (see --help)\n");
+		return OPTIONS_EXIT_USAGE;
+	}
+	opt->source = argv[optind];
+	opt->mountpoint = argv[optind + 1];
+	return OPTIONS_RUN;
+}

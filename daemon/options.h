@@ -1,0 +1,37 @@
+/*
+ * options.h - mediafsd's command line.
+ */
+#ifndef MEDIAFS_DAEMON_OPTIONS_H
+#define MEDIAFS_DAEMON_OPTIONS_H
+
+#include <stdio.h>
+
+#define MEDIAFS_VERSION "0.2.0"
+
+struct mfs_options {
+	const char *source;          /* as given */
+	const char *mountpoint;      /* as given */
+	const char *db_path;         /* NULL: posix mode */
+	const char *fsname;          /* shown in /proc/mounts; default "mediafs" */
+	int foreground;
+	int debug;
+	int threads;                 /* max worker threads */
+	int passthrough;             /* 0 with --no-passthrough */
+	int allow_other;             /* default 1 */
+	unsigned long mount_flags;   /* MS_RDONLY, MS_NOSUID, ... */
+	int bench_allow_all;         /* benchmark only: every policy check allows */
+};
+
+enum options_result {
+	OPTIONS_RUN = 0,      /* start the daemon */
+	OPTIONS_EXIT_OK,      /* --help or --version was printed */
+	OPTIONS_EXIT_USAGE,   /* an error line was printed */
+};
+
+/* Parses argv into opt. Prints help/version to stdout and errors (one line)
+ * to stderr. Never exits. */
+enum options_result options_parse(int argc, char **argv, struct mfs_options *opt);
+
+void options_print_help(FILE *out);
+
+#endif

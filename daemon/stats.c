@@ -1,0 +1,35 @@
+/* stats.c - see stats.h. */
+#include "daemon/stats.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "daemon/context.h"
+
+int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
+{
+	const struct mfs_stats *s = &ctx->stats;
+	int len = snprintf(buf, size,
+		"{\"opens_passthrough\": %llu, \"opens_server\": %llu, \"opens_denied\": %llu, "
+		"\"opens_redacted\": %llu, \"server_read_bytes\": %llu, "
+		"\"server_write_bytes\": %llu, \"backing_ids_open\": %lld, "
+		"\"policy_errors\": %llu, \"inodes\": %zu, \"passthrough_active\": %d, "
+		"\"mode\": \"%s\", \"pid\": %d}\n",
+		(unsigned long long)atomic_load(&s->opens_passthrough),
+		(unsigned long long)atomic_load(&s->opens_server),
+		(unsigned long long)atomic_load(&s->opens_denied),
+		(unsigned long long)atomic_load(&s->opens_redacted),
+		(unsigned long long)atomic_load(&s->server_read_bytes),
+		(unsigned long long)atomic_load(&s->server_write_bytes),
+		(long long)atomic_load(&s->backing_ids_open),
+		(unsigned long long)atomic_load(&s->policy_errors),
+		inode_table_count(&ctx->inodes),
+		passthrough_usable(&ctx->passthrough),
+		ctx->access ? (ctx->opt.bench_allow_all ? "bench-allow-all" : "policy") : "posix",
+		(int)getpid());
+
+	if (len < 0 || (size_t)len >= size)
+		return -ENOSPC;
+	return len;
+}
