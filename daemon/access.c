@@ -15,6 +15,7 @@
 
 #include "db/app_cache.h"
 #include "db/db.h"
+#include "index/media_index.h"
 #include "policy/engine.h"
 #include "policy/path.h"
 
@@ -158,9 +159,13 @@ void access_close(struct access_state *st)
 /*
  * Reads (or, on first sight, creates) the index record of the regular file
  * `relpath` into g->file. A size or mtime that moved behind the daemon's
- * back is recorded; the media metadata stays until rescanned.
+ * back is recorded, and a media file whose content is not the one its
+ * location/codec facts were found in is scanned again here, before any
+ * decision uses them: an unscanned file may hold location. A pending file
+ * (being written) is scanned when its writer closes it; only its owner
+ * sees it meanwhile.
  */
-static int gather_file(struct db_conn *conn, const char *relpath,
+static int gather_file(struct access_state *st, struct db_conn *conn, const char *relpath,
                        const struct stat *file_st, struct gathered *g)
 {
 	struct db_file rec;
@@ -172,6 +177,8 @@ static int gather_file(struct db_conn *conn, const char *relpath,
 		rec.media_type = g->path.media_type;
 		rec.size = file_st->st_size;
 		rec.mtime_ns = mtime_ns_of(file_st);
+		rec.media_size = -1;
+		rec.media_mtime_ns = -1;
 		rc = db_file_add_if_absent(conn, relpath, &rec);
 		if (rc == 0)  /* another thread indexed it first: read theirs */
 			rc = db_file_get(conn, relpath, &rec);
@@ -184,6 +191,15 @@ static int gather_file(struct db_conn *conn, const char *relpath,
 		rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
+	}
+	if (!rec.pending && rec.media_type != MEDIA_OTHER &&
+	    media_index_is_stale(&rec, file_st)) {
+		struct media_index_result found;
+		rc = media_index_scan(conn, st->source_fd, relpath, &found);
+		if (rc < 0)
+			return rc;
+		rec.has_location = found.has_location;
+		snprintf(rec.codec, sizeof(rec.codec), "%s", found.codec);
 	}
 	g->file.indexed = 1;
 	g->file.owner_uid = rec.owner_uid;
@@ -221,7 +237,7 @@ static int gather(struct access_state *st, const struct access_caller *caller,
 	}
 	if (file_st == NULL || !S_ISREG(file_st->st_mode))
 		return 0;
-	rc = gather_file(conn, relpath, file_st, g);
+	rc = gather_file(st, conn, relpath, file_st, g);
 	if (rc < 0)
 		return rc;
 	g->req.file = &g->file;
@@ -365,6 +381,8 @@ int access_note_mkdir(struct access_state *st, const struct access_caller *calle
 int access_note_closed_after_write(struct access_state *st, const char *relpath,
                                    const struct stat *file_st)
 {
+	const char *slash = strrchr(relpath, '/');
+	int media_type = policy_media_type(slash ? slash + 1 : relpath);
 	struct db_conn *conn;
 	int rc;
 
@@ -375,13 +393,16 @@ int access_note_closed_after_write(struct access_state *st, const char *relpath,
 		rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
 	if (rc == -ENOENT) {
 		struct db_file rec = { .owner_uid = DB_NO_OWNER, .size = file_st->st_size,
-		                       .mtime_ns = mtime_ns_of(file_st) };
-		const char *slash = strrchr(relpath, '/');
+		                       .mtime_ns = mtime_ns_of(file_st), .media_size = -1,
+		                       .media_mtime_ns = -1, .media_type = media_type };
 
-		rec.media_type = policy_media_type(slash ? slash + 1 : relpath);
 		rc = db_file_add_if_absent(conn, relpath, &rec);
 		rc = rc < 0 ? rc : 0;
 	}
+	/* The writer may have added location: scan now rather than at the next
+	 * open, so that open stays cheap. A failure here is caught there. */
+	if (rc == 0 && media_type != MEDIA_OTHER)
+		media_index_scan(conn, st->source_fd, relpath, NULL);
 	return rc;
 }
 
@@ -438,15 +459,24 @@ int access_note_media_info(struct access_state *st, const char *relpath,
 		db_ranges[i].offset = ranges[i].offset;
 		db_ranges[i].length = ranges[i].length;
 	}
-	rc = db_file_set_media_info(conn, relpath, has_location, codec, db_ranges, count);
+	{
+		/* Recorded as describing the file as indexed now. */
+		struct db_file rec;
+		rc = db_file_get(conn, relpath, &rec);
+		if (rc == 0)
+			rc = db_file_set_media_info(conn, relpath, has_location, codec, db_ranges,
+			                            count, rec.size, rec.mtime_ns);
+	}
 	free(db_ranges);
 	return rc;
 }
 
 int access_redaction_ranges(struct access_state *st, const char *relpath,
+                            const struct stat *file_st,
                             struct access_range **out, size_t *count)
 {
 	struct db_range *db_ranges;
+	struct db_file rec;
 	struct db_conn *conn;
 	size_t n;
 	int rc;
@@ -457,9 +487,13 @@ int access_redaction_ranges(struct access_state *st, const char *relpath,
 		return 0;
 	rc = db_pool_conn(st->pool, &conn);
 	if (rc == 0)
+		rc = db_file_get(conn, relpath, &rec);
+	if (rc == 0 && media_index_is_stale(&rec, file_st))
+		rc = media_index_scan(conn, st->source_fd, relpath, NULL);
+	if (rc == 0)
 		rc = db_file_get_redaction(conn, relpath, &db_ranges, &n);
 	if (rc < 0)
-		return rc == -ENOENT ? 0 : rc;
+		return rc;
 	if (n > 0 && (*out = calloc(n, sizeof(**out))) == NULL) {
 		free(db_ranges);
 		return -ENOMEM;

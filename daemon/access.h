@@ -140,11 +140,14 @@ int access_note_media_info(struct access_state *st, const char *relpath,
                            const struct access_range *ranges, size_t count);
 
 /*
- * The ranges a redacted view of relpath must zero, as recorded by
- * access_note_media_info: *out is malloc'd (free it; NULL when *count is 0).
- * Returns 0 (no ranges for an unknown file or a NULL state) or a negative errno.
+ * The ranges a redacted view of relpath must zero for the file as it is now
+ * (file_st: its current stat): from the index when the index's media facts
+ * describe this size and mtime, else after scanning it again. *out is
+ * malloc'd (free it; NULL when *count is 0). Returns 0, or a negative errno:
+ * the caller must then serve nothing (fail closed).
  */
 int access_redaction_ranges(struct access_state *st, const char *relpath,
+                            const struct stat *file_st,
                             struct access_range **out, size_t *count);
 
 #endif

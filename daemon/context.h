@@ -26,6 +26,7 @@ struct mfs_ctx {
 	struct fuse_session *se;
 	struct control_server *control;
 	unsigned dev_major, dev_minor;     /* the mount's device, names the control socket */
+	const char *zeroes;                /* shared read-only zero buffer for redacted reads */
 	/* Cache lifetimes handed to the kernel; immutable after start-up. */
 	double entry_timeout;
 	double attr_timeout;

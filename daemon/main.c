@@ -18,6 +18,7 @@
 #include "daemon/log.h"
 #include "daemon/mount.h"
 #include "daemon/ops.h"
+#include "daemon/redact.h"
 
 /* Opens the policy database when --db was given. Returns 0 or -errno
  * after printing one line. */
@@ -113,6 +114,11 @@ int main(int argc, char **argv)
 		goto out_policy;
 	}
 	mounted.source_fd = -1; /* owned by the inode table now */
+	ctx.zeroes = redact_zero_buffer_create();
+	if (!ctx.zeroes) {
+		fprintf(stderr, "mediafsd: cannot map the zero buffer: %s\n", strerror(errno));
+		goto out_inodes;
+	}
 	if (mount_fuse(&ctx.opt, ctx.access == NULL, &mounted) < 0)
 		goto out_inodes;
 	ctx.dev_major = mounted.dev_major;
@@ -147,6 +153,7 @@ out_unmount:
 	else
 		close(mounted.dev_fd);
 out_inodes:
+	redact_zero_buffer_destroy(ctx.zeroes);
 	inode_table_destroy(&ctx.inodes);
 out_policy:
 	access_close(ctx.access);

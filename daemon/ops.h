@@ -8,6 +8,7 @@
 
 #include "daemon/fuse_version.h"
 #include "daemon/inode.h"
+#include "daemon/access.h"
 #include "daemon/iomode.h"
 
 /* One open regular file: what fi->fh points to from open to release. */
@@ -15,6 +16,14 @@ struct mfs_file {
 	int fd;                  /* the daemon's own descriptor of the backing file */
 	enum io_mode mode;       /* as admitted by iomode_open() */
 	int opened_for_write;    /* release re-indexes the file (it may have changed) */
+	/* Redacted views only, protected by ranges_lock: the ranges to zero and
+	 * the file size and mtime they were computed for. */
+	int redacted;
+	pthread_mutex_t ranges_lock;
+	struct access_range *ranges;
+	size_t range_count;
+	off_t ranges_size;
+	struct timespec ranges_mtime;
 };
 
 static inline struct mfs_file *file_of(struct fuse_file_info *fi)

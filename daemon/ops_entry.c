@@ -69,7 +69,15 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 		close(fd);
 		return err;
 	}
-	err = inode_lookup_ref(&ctx->inodes, fd, &e->attr, VIEW_PLAIN, &inode);
+	/*
+	 * A caller that may only read a redacted copy is given the file's
+	 * redacted view: a FUSE inode of its own, so that it shares neither page
+	 * cache nor io mode (passthrough, mmap) with plain readers. Names are
+	 * never cached in policy mode, so each caller's lookup comes here.
+	 */
+	err = inode_lookup_ref(&ctx->inodes, fd, &e->attr,
+	                       decision.verdict == ACCESS_REDACT ? VIEW_REDACTED : VIEW_PLAIN,
+	                       &inode);
 	if (err < 0)
 		return err;
 	gate_present(ctx, &subject, &e->attr);

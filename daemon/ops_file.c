@@ -21,6 +21,7 @@
 #include "daemon/context.h"
 #include "daemon/gate.h"
 #include "daemon/log.h"
+#include "daemon/redact.h"
 
 int backing_reopen(struct mfs_inode *inode, int flags)
 {
@@ -46,17 +47,87 @@ static int wants_write(int flags)
 }
 
 /*
+ * Does the inode the caller reached match what the policy says it may read?
+ * The view was chosen at lookup, but the caller's rights may have changed
+ * since (a grant revoked, location added), so open decides again:
+ *   plain inode:    only a PLAIN verdict; REDACT/TRANSCODE must go through
+ *                   their view (a fresh lookup), never the original bytes;
+ *   redacted view:  read-only; any non-DENY verdict may read the redacted
+ *                   bytes (they are never more than the original's).
+ * Transcoded views do not exist yet: such opens fail closed.
+ * Returns 0 or a negative errno.
+ */
+static int view_admits(struct mfs_inode *inode, const struct access_result *decision,
+                       int flags, const struct gate_subject *subject)
+{
+	if (inode->view == VIEW_REDACTED)
+		return wants_write(flags) ? -EACCES : 0;
+	if (decision->verdict == ACCESS_PLAIN)
+		return 0;
+	log_debug("uid %u: '%s' needs a %s view; refusing the original", subject->caller.uid,
+	          subject->relpath, decision->verdict == ACCESS_REDACT ? "redacted" : "transcoded");
+	return -EACCES;
+}
+
+/*
+ * Loads the ranges a redacted open must zero for the file as fstat(fd)
+ * shows it now. Assumes file->ranges_lock is held (or the file is not yet
+ * shared). Returns 0 or a negative errno (serve nothing).
+ */
+static int load_redaction(struct mfs_ctx *ctx, struct mfs_file *file, const char *relpath)
+{
+	struct stat st;
+	int err;
+
+	if (fstat(file->fd, &st) != 0)
+		return -errno;
+	free(file->ranges);
+	file->ranges = NULL;
+	file->range_count = 0;
+	err = access_redaction_ranges(ctx->access, relpath, &st, &file->ranges, &file->range_count);
+	if (err < 0)
+		return err;
+	file->ranges_size = st.st_size;
+	file->ranges_mtime = st.st_mtim;
+	return 0;
+}
+
+/* Closes and frees one open file. */
+static void file_free(struct mfs_file *file)
+{
+	close(file->fd);
+	if (file->redacted)
+		pthread_mutex_destroy(&file->ranges_lock);
+	free(file->ranges);
+	free(file);
+}
+
+/*
  * Admits one open of `inode` on descriptor fd (consumed) and replies: picks
  * the io mode, pins the inode, and answers open (e == NULL) or create.
  * On a reply the kernel could not take, undoes all of it.
  */
 static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
-                            struct fuse_file_info *fi, const struct fuse_entry_param *e)
+                            struct fuse_file_info *fi, const struct fuse_entry_param *e,
+                            const struct gate_subject *redacted_for)
 {
 	struct mfs_ctx *ctx = ctx_of(req);
-	struct mfs_file *file = malloc(sizeof(*file));
+	struct mfs_file *file = calloc(1, sizeof(*file));
 	int backing_id, res;
 
+	if (file && redacted_for) {
+		file->fd = fd;
+		res = load_redaction(ctx, file, redacted_for->relpath);
+		if (res < 0) {
+			close(fd);
+			free(file);
+			fuse_reply_err(req, -res);
+			return;
+		}
+		file->redacted = 1;
+		pthread_mutex_init(&file->ranges_lock, NULL);
+		stat_add(&ctx->stats.opens_redacted, 1);
+	}
 	if (!file) {
 		close(fd);
 		if (e)
@@ -84,8 +155,7 @@ static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
 		/* The opener is gone (interrupted): no RELEASE will come. */
 		iomode_release(ctx, inode, file->mode);
 		inode_unpin_open(&ctx->inodes, inode);
-		close(fd);
-		free(file);
+		file_free(file);
 		if (e)
 			inode_forget(&ctx->inodes, inode, 1);
 	}
@@ -106,13 +176,8 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		err = gate_allow(req, inode, NULL, &st,
 		                 wants_write(fi->flags) ? ACCESS_OP_WRITE : ACCESS_OP_READ,
 		                 &subject, &decision);
-	if (err == 0 && decision.verdict != ACCESS_PLAIN) {
-		/* Redacted and transcoded views are not served yet: fail closed,
-		 * never hand out the original bytes. */
-		log_debug("uid %u: %s needs a %s view; refusing", subject.caller.uid, subject.relpath,
-		          decision.verdict == ACCESS_REDACT ? "redacted" : "transcoded");
-		err = -EACCES;
-	}
+	if (err == 0)
+		err = view_admits(inode, &decision, fi->flags, &subject);
 	if (err < 0) {
 		if (err == -EACCES || err == -ENOENT || err == -EPERM)
 			stat_add(&ctx->stats.opens_denied, 1);
@@ -124,7 +189,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	admit_and_reply(req, inode, fd, fi, NULL);
+	admit_and_reply(req, inode, fd, fi, NULL, inode->view == VIEW_REDACTED ? &subject : NULL);
 }
 
 /*
@@ -178,7 +243,41 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	inode = inode_from_fuse(&ctx->inodes, e.ino);
-	admit_and_reply(req, inode, fd, fi, &e);
+	admit_and_reply(req, inode, fd, fi, &e, NULL);
+}
+
+/*
+ * A redacted read: the ranges are re-derived when the file changed since
+ * they were computed (its owner may have just added location), so no byte
+ * of new location metadata is ever served from stale ranges.
+ */
+static void read_redacted(fuse_req_t req, struct mfs_inode *inode, struct mfs_file *file,
+                          size_t size, off_t off)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct gate_subject subject;
+	struct stat st;
+	ssize_t served;
+	int err = fstat(file->fd, &st) == 0 ? 0 : -errno;
+
+	pthread_mutex_lock(&file->ranges_lock);
+	if (err == 0 && (st.st_size != file->ranges_size ||
+	                 st.st_mtim.tv_sec != file->ranges_mtime.tv_sec ||
+	                 st.st_mtim.tv_nsec != file->ranges_mtime.tv_nsec)) {
+		err = gate_subject(req, inode, NULL, &subject);
+		if (err == 0)
+			err = load_redaction(ctx, file, subject.relpath);
+	}
+	if (err < 0) {
+		pthread_mutex_unlock(&file->ranges_lock);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	served = redact_reply_read(req, file->fd, st.st_size, size, off, file->ranges,
+	                           file->range_count, ctx->zeroes);
+	pthread_mutex_unlock(&file->ranges_lock);
+	if (served > 0)
+		stat_add(&ctx->stats.server_read_bytes, (uint64_t)served);
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -188,7 +287,10 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	struct stat st;
 
-	(void)ino;
+	if (file->redacted) {
+		read_redacted(req, inode_from_fuse(&ctx->inodes, ino), file, size, off);
+		return;
+	}
 	/* Count what the reply will carry: the request size clipped at EOF. */
 	if (fstat(file->fd, &st) == 0 && off < st.st_size)
 		stat_add(&ctx->stats.server_read_bytes,
@@ -247,8 +349,7 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			access_note_closed_after_write(ctx->access, subject.relpath, &st);
 	}
 	iomode_release(ctx, inode, file->mode);
-	close(file->fd);
-	free(file);
+	file_free(file);
 	inode_unpin_open(&ctx->inodes, inode);
 	fuse_reply_err(req, 0);
 }
@@ -286,6 +387,12 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	ssize_t copied;
 
 	(void)ino_in, (void)ino_out;
+	/* A redacted source must be read through its view: EOPNOTSUPP makes the
+	 * kernel fall back to reading via FUSE_READ, which redacts. */
+	if (file_of(fi_in)->redacted) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	/* The copy stays inside the kernel: no bytes cross the daemon. */
 	copied = copy_file_range(file_of(fi_in)->fd, &off_in, file_of(fi_out)->fd, &off_out,
 	                         len, (unsigned int)flags);

@@ -22,6 +22,7 @@
 #define MFS_FUSE_INIT_EXT (1u << 30)
 #define MFS_FUSE_WRITEBACK_CACHE (1u << 16)
 #define MFS_FUSE_PASSTHROUGH_FLAGS2 (1u << (37 - 32))
+#define MFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2 (1u << (36 - 32))
 #define MFS_FOPEN_PASSTHROUGH (1u << 7)
 
 struct mfs_backing_map {
@@ -134,6 +135,7 @@ int passthrough_attach_session(struct passthrough *pt, struct fuse_session *se)
 void passthrough_negotiate(struct passthrough *pt, struct fuse_conn_info *conn)
 {
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	fuse_set_feature_flag(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
 	if (pt->wanted && fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH)) {
 		pt->kernel_offers = 1;
 		conn->max_backing_stack_depth = 1;
@@ -172,11 +174,18 @@ static ssize_t shim_read(int fd, void *buf, size_t buf_len, void *userdata)
 		pt->init_unique = in->unique;
 		pt->kernel_offers = (init->flags & MFS_FUSE_INIT_EXT) &&
 		                    (init->flags2 & MFS_FUSE_PASSTHROUGH_FLAGS2);
+		pt->kernel_allows_mmap = (init->flags & MFS_FUSE_INIT_EXT) &&
+		                         (init->flags2 & MFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2);
 	}
 	return n;
 }
 
-/* Adds FUSE_PASSTHROUGH to the INIT reply when we may use it. */
+/*
+ * Adds to the INIT reply what libfuse 3.14 cannot ask for:
+ * FUSE_DIRECT_IO_ALLOW_MMAP, so that MAP_SHARED works on direct_io views
+ * (their page cache is their own, so it holds only view bytes), and
+ * FUSE_PASSTHROUGH when we may use it.
+ */
 static void patch_init_reply(struct passthrough *pt, struct iovec *iov, int count)
 {
 	struct mfs_init_out *out;
@@ -184,6 +193,10 @@ static void patch_init_reply(struct passthrough *pt, struct iovec *iov, int coun
 	if (count < 2 || iov[1].iov_len < offsetof(struct mfs_init_out, request_timeout))
 		return;
 	out = iov[1].iov_base;
+	if (pt->kernel_allows_mmap) {
+		out->flags |= MFS_FUSE_INIT_EXT;
+		out->flags2 |= MFS_FUSE_DIRECT_IO_ALLOW_MMAP_FLAGS2;
+	}
 	if (!pt->wanted)
 		return;
 	if (!pt->kernel_offers) {

@@ -27,6 +27,7 @@ struct passthrough {
 	/* Written by the INIT exchange (one thread, before any other request),
 	 * read afterwards: */
 	int kernel_offers;        /* the INIT request carried FUSE_PASSTHROUGH */
+	int kernel_allows_mmap;   /* ... and FUSE_DIRECT_IO_ALLOW_MMAP */
 	uint64_t init_unique;     /* request id of INIT, to find its reply */
 	/* Cleared for good by the first failure that is not about one file. */
 	atomic_int active;

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 #define DB_PACKAGE_MAX 256
 #define DB_CODEC_MAX 32
 #define DB_ERRMSG_MAX 512
@@ -120,6 +120,8 @@ struct db_file {
 	int has_location;
 	char codec[DB_CODEC_MAX];   /* "" when unknown */
 	int64_t scan_generation;
+	int64_t media_size;         /* size the media scanners last saw; -1: never */
+	int64_t media_mtime_ns;     /* mtime the media scanners last saw */
 };
 
 struct db_range {
@@ -139,7 +141,8 @@ int db_file_set_generation(struct db_conn *conn, const char *path, int64_t gener
 /* What the media scanners found; ranges are stored as a BLOB of
  * little-endian (offset, length) pairs. */
 int db_file_set_media_info(struct db_conn *conn, const char *path, int has_location,
-                           const char *codec, const struct db_range *ranges, size_t count);
+                           const char *codec, const struct db_range *ranges, size_t count,
+                           int64_t scanned_size, int64_t scanned_mtime_ns);
 /* *out is malloc'd (NULL when count is 0). */
 int db_file_get_redaction(struct db_conn *conn, const char *path,
                           struct db_range **out, size_t *count);

@@ -211,7 +211,7 @@ static void test_files_and_grants(void **state)
 	assert_int_equal(got.owner_uid, DB_NO_OWNER);
 	assert_int_equal(db_file_set_stat(conn, "0/DCIM/a.jpg", 99, 98, 0), 0);
 	assert_int_equal(db_file_set_stat(conn, "0/none", 1, 1, 0), -ENOENT);
-	assert_int_equal(db_file_set_media_info(conn, "0/DCIM/a.jpg", 1, "hevc", ranges, 2), 0);
+	assert_int_equal(db_file_set_media_info(conn, "0/DCIM/a.jpg", 1, "hevc", ranges, 2, 10, 20), 0);
 	assert_int_equal(db_file_get(conn, "0/DCIM/a.jpg", &got), 0);
 	assert_int_equal(got.size, 99);
 	assert_int_equal(got.pending, 0);

@@ -29,6 +29,8 @@ int db_file_get(struct db_conn *conn, const char *path, struct db_file *out)
 	if (db_column_text(stmt, 6, out->codec, sizeof(out->codec)) < 0)
 		out->codec[0] = '\0';  /* an absurd codec name is no known codec */
 	out->scan_generation = sqlite3_column_int64(stmt, 7);
+	out->media_size = sqlite3_column_int64(stmt, 8);
+	out->media_mtime_ns = sqlite3_column_int64(stmt, 9);
 	sqlite3_reset(stmt);
 	return 0;
 }
@@ -128,7 +130,8 @@ static uint64_t get_le64(const unsigned char *p)
 }
 
 int db_file_set_media_info(struct db_conn *conn, const char *path, int has_location,
-                           const char *codec, const struct db_range *ranges, size_t count)
+                           const char *codec, const struct db_range *ranges, size_t count,
+                           int64_t scanned_size, int64_t scanned_mtime_ns)
 {
 	sqlite3_stmt *stmt;
 	unsigned char *blob = NULL;
@@ -148,6 +151,8 @@ int db_file_set_media_info(struct db_conn *conn, const char *path, int has_locat
 			db_bind_text(stmt, 3, codec);
 		if (count > 0)
 			sqlite3_bind_blob(stmt, 4, blob, (int)(count * 16), SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 5, scanned_size);
+		sqlite3_bind_int64(stmt, 6, scanned_mtime_ns);
 		rc = run_expecting_change(conn, stmt);
 	}
 	free(blob);

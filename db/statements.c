@@ -45,6 +45,10 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	"  UPDATE meta SET value = value + 1 WHERE key = 'policy_version'; END;"
 	"CREATE TRIGGER perms_del AFTER DELETE ON app_permissions BEGIN"
 	"  UPDATE meta SET value = value + 1 WHERE key = 'policy_version'; END;",
+	/* 1 -> 2: the size and mtime the media scanners last saw, so that an
+	 * open never re-parses an unchanged file; -1 = never scanned. */
+	"ALTER TABLE files ADD COLUMN media_size INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE files ADD COLUMN media_mtime_ns INTEGER NOT NULL DEFAULT -1;",
 };
 
 #define UNDER(p) "(path >= " p " || '/' AND path < " p " || '0')"
@@ -70,7 +74,8 @@ const char *const db_stmt_sql[STMT_COUNT] = {
 	                     " VALUES(?1, ?2)",
 	[STMT_PERM_DELETE] = "DELETE FROM app_permissions WHERE uid = ?1 AND permission = ?2",
 	[STMT_FILE_GET] = "SELECT owner_uid, media_type, pending, size, mtime_ns,"
-	                  " has_location, codec, scan_generation FROM files WHERE path = ?1",
+	                  " has_location, codec, scan_generation, media_size, media_mtime_ns"
+	                  " FROM files WHERE path = ?1",
 	[STMT_FILE_PUT] = "INSERT INTO files(path, owner_uid, media_type, pending, size,"
 	                  " mtime_ns, has_location, codec, scan_generation)"
 	                  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -87,7 +92,8 @@ const char *const db_stmt_sql[STMT_COUNT] = {
 	                       " WHERE path = ?1",
 	[STMT_FILE_SET_GENERATION] = "UPDATE files SET scan_generation = ?2 WHERE path = ?1",
 	[STMT_FILE_SET_MEDIA] = "UPDATE files SET has_location = ?2, codec = ?3,"
-	                        " redaction = ?4 WHERE path = ?1",
+	                        " redaction = ?4, media_size = ?5, media_mtime_ns = ?6"
+	                        " WHERE path = ?1",
 	[STMT_FILE_GET_REDACTION] = "SELECT redaction FROM files WHERE path = ?1",
 	[STMT_FILE_DELETE_TREE] = "DELETE FROM files WHERE path = ?1 OR " UNDER("?1"),
 	[STMT_FILE_RENAME_TREE] = "UPDATE files SET path = ?2 || substr(path, length(?1) + 1)"

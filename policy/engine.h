@@ -52,7 +52,7 @@ struct policy_grant {
 };
 
 enum policy_op {
-	POLICY_OP_SEE,              /* may the caller know it exists? */
+	POLICY_OP_SEE,              /* may the caller know it exists, and which view (plain, redacted, transcoded) does its lookup get? */
 	POLICY_OP_READ,             /* open for reading (or list a directory) */
 	POLICY_OP_WRITE,            /* open for writing, truncate, setattr */
 	POLICY_OP_CREATE,           /* create a regular file here */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "index/media_index.h"
 #include "policy/mediactl.h"
 #include "policy/path.h"
 
@@ -24,7 +25,7 @@ struct scan {
 	int source_fd;
 	int64_t generation;
 	int in_batch;
-	long files, added, changed, removed;
+	long files, added, changed, removed, scanned;
 };
 
 static int flush_batch(struct scan *scan)
@@ -57,6 +58,8 @@ static int index_file(struct scan *scan, const char *relpath, const struct stat 
 		rec.size = st->st_size;
 		rec.mtime_ns = mtime_ns;
 		rec.scan_generation = scan->generation;
+		rec.media_size = -1;
+		rec.media_mtime_ns = -1;
 		scan->added++;
 		rc = db_file_put(scan->cli->conn, relpath, &rec);
 	} else if (rc == 0) {
@@ -67,6 +70,16 @@ static int index_file(struct scan *scan, const char *relpath, const struct stat 
 		}
 		if (rc == 0)
 			rc = db_file_set_generation(scan->cli->conn, relpath, scan->generation);
+	}
+	/* Location and codec facts, so that the daemon's first open of this
+	 * file parses nothing. */
+	if (rc == 0 && !rec.pending && rec.media_type != MEDIA_OTHER &&
+	    media_index_is_stale(&rec, st)) {
+		rc = media_index_scan(scan->cli->conn, scan->source_fd, relpath, NULL);
+		if (rc == -ENOENT)
+			rc = 0; /* gone meanwhile: the next scan drops it */
+		else if (rc == 0)
+			scan->scanned++;
 	}
 	if (rc == 0 && scan->in_batch >= BATCH)
 		rc = flush_batch(scan);
@@ -206,11 +219,13 @@ int cmd_scan(struct cli *cli)
 		goto out;
 	}
 	if (cli->json)
-		printf("{\"files\": %ld, \"added\": %ld, \"changed\": %ld, \"removed\": %ld}\n",
-		       scan.files, scan.added, scan.changed, scan.removed);
+		printf("{\"files\": %ld, \"added\": %ld, \"changed\": %ld, \"removed\": %ld, "
+		       "\"media_scanned\": %ld}\n",
+		       scan.files, scan.added, scan.changed, scan.removed, scan.scanned);
 	else
-		printf("scanned %ld files: %ld added, %ld changed, %ld stale records removed\n",
-		       scan.files, scan.added, scan.changed, scan.removed);
+		printf("scanned %ld files: %ld added, %ld changed, %ld stale records removed, "
+		       "%ld parsed for location and codec\n",
+		       scan.files, scan.added, scan.changed, scan.removed, scan.scanned);
 out:
 	close(scan.source_fd);
 	return rc;
