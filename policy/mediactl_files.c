@@ -2,12 +2,16 @@
  * mediactl_files.c - `grant-file`, `revoke-file` and `check`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy/engine.h"
+#include "index/media_index.h"
 #include "policy/mediactl.h"
 #include "policy/path.h"
 
@@ -81,7 +85,30 @@ static int add_permission(const char *name, void *ctx)
 	return 0;
 }
 
-/* Everything check needs, read without changing the database. */
+/*
+ * Brings the file's index record up to date the way the daemon would before
+ * deciding: indexed (no owner) when unknown, location and codec facts
+ * re-read when the file changed since they were found. Changes no policy.
+ */
+static int refresh_index(struct cli *cli, const char *relpath, const struct stat *st)
+{
+	struct db_file rec;
+	int source_fd, rc = ensure_indexed(cli, relpath, st);
+
+	if (rc == 0)
+		rc = db_file_get(cli->conn, relpath, &rec);
+	if (rc < 0 || rec.pending || rec.media_type == MEDIA_OTHER ||
+	    !media_index_is_stale(&rec, st))
+		return rc;
+	source_fd = open(cli->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (source_fd < 0)
+		return -errno;
+	rc = media_index_scan(cli->conn, source_fd, relpath, NULL);
+	close(source_fd);
+	return rc;
+}
+
+/* Everything check needs. */
 struct check_inputs {
 	struct db_app app_rec;
 	struct policy_app app;
@@ -119,16 +146,13 @@ static int gather(struct cli *cli, uid_t uid, const char *relpath,
 	in->req.is_dir = S_ISDIR(st.st_mode);
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	rc = db_file_get(cli->conn, relpath, &rec);
-	if (rc == 0) {
-		in->file = (struct policy_file){ 1, rec.owner_uid, rec.pending, rec.has_location,
-		                                 strcmp(rec.codec, "hevc") == 0 };
-	} else if (rc == -ENOENT) {
-		/* The daemon would index it now, with no owner. */
-		in->file = (struct policy_file){ 1, DB_NO_OWNER, 0, 0, 0 };
-	} else {
+	rc = refresh_index(cli, relpath, &st);
+	if (rc == 0)
+		rc = db_file_get(cli->conn, relpath, &rec);
+	if (rc < 0)
 		return rc;
-	}
+	in->file = (struct policy_file){ 1, rec.owner_uid, rec.pending, rec.has_location,
+	                                 strcmp(rec.codec, "hevc") == 0 };
 	in->req.file = &in->file;
 	rc = db_grant_get(cli->conn, uid, relpath, &writable);
 	if (rc == 0)
@@ -151,6 +175,8 @@ int cmd_check(struct cli *cli)
 	char relpath[PATH_MAX];
 	struct check_inputs in;
 	struct policy_decision decision;
+	struct db_range *ranges = NULL;
+	size_t range_count = 0;
 	const char *err_name;
 	uid_t uid;
 	int exists, rc;
@@ -169,6 +195,10 @@ int cmd_check(struct cli *cli)
 	            (cli->given & OPT_WRITE) ? POLICY_OP_WRITE : POLICY_OP_READ;
 	policy_decide(&in.req, &decision);
 	err_name = decision.err ? strerrorname_np(decision.err) : NULL;
+	/* A redacted reader gets these byte ranges zeroed. */
+	if (decision.verdict == POLICY_REDACT &&
+	    (rc = db_file_get_redaction(cli->conn, relpath, &ranges, &range_count)) < 0)
+		return cli_fail(EXIT_FAILED, "%s: %s", cli->words[2], strerror(-rc));
 	if (cli->json) {
 		printf("{\"uid\": %u, \"path\": ", (unsigned)uid);
 		cli_json_string(stdout, relpath);
@@ -178,7 +208,11 @@ int cmd_check(struct cli *cli)
 			printf("\"%s\"", err_name);
 		else
 			printf("null");
-		printf(", \"rule\": \"%s\"}\n", decision.rule);
+		printf(", \"rule\": \"%s\", \"redaction_ranges\": [", decision.rule);
+		for (size_t i = 0; i < range_count; i++)
+			printf("%s[%llu, %llu]", i ? ", " : "", (unsigned long long)ranges[i].offset,
+			       (unsigned long long)ranges[i].length);
+		printf("]}\n");
 	} else {
 		/* The decision first, for scripts: "deny ENOENT (rule: ...)". */
 		printf("%s%s%s (rule: %s; %s %s as uid %u%s%s)\n",
@@ -186,6 +220,12 @@ int cmd_check(struct cli *cli)
 		       err_name ? err_name : "", decision.rule, op_name(in.req.op), relpath,
 		       (unsigned)uid, in.app.package ? ", " : ", unregistered",
 		       in.app.package ? in.app.package : "");
+		for (size_t i = 0; i < range_count; i++)
+			printf("  zeroes bytes %llu-%llu (%llu bytes)\n",
+			       (unsigned long long)ranges[i].offset,
+			       (unsigned long long)(ranges[i].offset + ranges[i].length - 1),
+			       (unsigned long long)ranges[i].length);
 	}
+	free(ranges);
 	return EXIT_OK;
 }
