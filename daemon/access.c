@@ -16,13 +16,17 @@
 #include "db/app_cache.h"
 #include "db/db.h"
 #include "index/media_index.h"
+#include "policy/context_match.h"
 #include "policy/engine.h"
 #include "policy/path.h"
+#include <selinux/selinux.h>
 
 struct access_state {
 	struct db_pool *pool;       /* per-thread connections */
 	struct app_cache *apps;     /* thread-safe: has its own lock */
 	int source_fd;              /* not owned */
+	struct scan_service *scanner;  /* not owned; set before threads start */
+	int caller_contexts;        /* SELinux on: honour context conditions; set before threads */
 };
 
 /* Everything the engine needs about one existing or future path. */
@@ -147,6 +151,18 @@ int access_open(const char *db_path, int source_fd, const char *source_path,
 	return 0;
 }
 
+void access_use_scanner(struct access_state *st, struct scan_service *scanner)
+{
+	if (st != NULL)
+		st->scanner = scanner;
+}
+
+void access_use_caller_contexts(struct access_state *st, int enabled)
+{
+	if (st != NULL)
+		st->caller_contexts = enabled;
+}
+
 void access_close(struct access_state *st)
 {
 	if (st == NULL)
@@ -195,7 +211,7 @@ static int gather_file(struct access_state *st, struct db_conn *conn, const char
 	if (!rec.pending && rec.media_type != MEDIA_OTHER &&
 	    media_index_is_stale(&rec, file_st)) {
 		struct media_index_result found;
-		rc = media_index_scan(conn, st->source_fd, relpath, &found);
+		rc = media_index_scan(st->scanner, conn, st->source_fd, relpath, &found);
 		if (rc < 0)
 			return rc;
 		rec.has_location = found.has_location;
@@ -206,6 +222,51 @@ static int gather_file(struct access_state *st, struct db_conn *conn, const char
 	g->file.pending = rec.pending;
 	g->file.has_location = rec.has_location;
 	g->file.is_hevc = strcmp(rec.codec, "hevc") == 0;
+	return 0;
+}
+
+/* Collects an app's context conditions (strings copied into `text`). */
+struct context_rules {
+	struct policy_context_rule rules[32];
+	char text[32][POLICY_CONTEXT_MAX + 1];
+	size_t count;
+};
+
+static int collect_context_rule(const char *permission, const char *context, void *ctx)
+{
+	struct context_rules *found = ctx;
+	unsigned bit = permission_bit(permission);
+
+	/* More than fit: refuse the decision rather than ignore a condition. */
+	if (found->count == sizeof(found->rules) / sizeof(found->rules[0]))
+		return -E2BIG;
+	if (bit == 0)
+		return 0;
+	snprintf(found->text[found->count], sizeof(found->text[0]), "%s", context);
+	found->rules[found->count] = (struct policy_context_rule){ bit, found->text[found->count] };
+	found->count++;
+	return 0;
+}
+
+/*
+ * Clears the permission bits whose SELinux context conditions the calling
+ * process does not meet. Only called when SELinux is enabled. An unknown
+ * caller context (process gone, pid 0) meets no condition: fail closed.
+ * Returns 0 or a negative errno (database unreadable).
+ */
+static int apply_context_conditions(struct db_conn *conn, const struct access_caller *caller,
+                                    unsigned *permissions)
+{
+	struct context_rules found = { .count = 0 };
+	char *context = NULL;
+	int rc = db_permission_context_foreach(conn, caller->uid, collect_context_rule, &found);
+
+	if (rc < 0 || found.count == 0)
+		return rc;
+	if (caller->pid <= 0 || getpidcon(caller->pid, &context) != 0)
+		context = NULL;
+	*permissions = policy_context_filter(*permissions, found.rules, found.count, context);
+	freecon(context);
 	return 0;
 }
 
@@ -233,6 +294,11 @@ static int gather(struct access_state *st, const struct access_caller *caller,
 			return rc;
 		g->app.package = g->app_rec.registered ? g->app_rec.package : NULL;
 		g->app.permissions = g->app_rec.permissions;
+		if (st->caller_contexts && g->app.permissions != 0) {
+			rc = apply_context_conditions(conn, caller, &g->app.permissions);
+			if (rc < 0)
+				return rc;
+		}
 		g->app.no_hevc = g->app_rec.no_hevc;
 	}
 	if (file_st == NULL || !S_ISREG(file_st->st_mode))
@@ -402,7 +468,7 @@ int access_note_closed_after_write(struct access_state *st, const char *relpath,
 	/* The writer may have added location: scan now rather than at the next
 	 * open, so that open stays cheap. A failure here is caught there. */
 	if (rc == 0 && media_type != MEDIA_OTHER)
-		media_index_scan(conn, st->source_fd, relpath, NULL);
+		media_index_scan(st->scanner, conn, st->source_fd, relpath, NULL);
 	return rc;
 }
 
@@ -435,9 +501,17 @@ int access_note_removed(struct access_state *st, const char *relpath)
 
 int access_names_depend_on_caller(struct access_state *st, const char *relpath)
 {
-	/* Every directory may hold files some callers must not see. */
-	(void)relpath;
-	return st != NULL;
+	struct policy_path path;
+
+	if (st == NULL)
+		return 0;
+	/* An app's private area is hidden (ENOENT) from everyone else; any
+	 * other directory is visible to every app of its user, and a caller of
+	 * another user is stopped by the check on the next name or getattr. */
+	if (policy_path_classify(relpath, &path) < 0)
+		return 1;
+	return path.pkg != NULL && (path.android == ANDROID_DATA || path.android == ANDROID_OBB ||
+	                            path.android == ANDROID_MEDIA);
 }
 
 int access_note_media_info(struct access_state *st, const char *relpath,
@@ -489,7 +563,7 @@ int access_redaction_ranges(struct access_state *st, const char *relpath,
 	if (rc == 0)
 		rc = db_file_get(conn, relpath, &rec);
 	if (rc == 0 && media_index_is_stale(&rec, file_st))
-		rc = media_index_scan(conn, st->source_fd, relpath, NULL);
+		rc = media_index_scan(st->scanner, conn, st->source_fd, relpath, NULL);
 	if (rc == 0)
 		rc = db_file_get_redaction(conn, relpath, &db_ranges, &n);
 	if (rc < 0)
@@ -504,5 +578,27 @@ int access_redaction_ranges(struct access_state *st, const char *relpath,
 	}
 	*count = n;
 	free(db_ranges);
+	return 0;
+}
+
+int access_transcode_settings(struct access_state *st, struct access_transcode_settings *out)
+{
+	struct db_transcoder rec;
+	struct db_conn *conn;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc == 0)
+		rc = db_transcoder_get(conn, &rec);
+	if (rc < 0)
+		return rc;
+	_Static_assert(sizeof(out->command) == sizeof(rec.command), "command sizes differ");
+	_Static_assert(sizeof(out->cache_dir) == sizeof(rec.cache_dir), "cache_dir sizes differ");
+	memcpy(out->command, rec.command, sizeof(out->command));
+	memcpy(out->cache_dir, rec.cache_dir, sizeof(out->cache_dir));
+	out->cache_max_bytes = rec.cache_max_bytes > 0 ? (uint64_t)rec.cache_max_bytes : 0;
 	return 0;
 }

@@ -74,6 +74,22 @@ int access_open(const char *db_path, int source_fd, const char *source_path,
 void access_close(struct access_state *st);
 
 /*
+ * Hands the state the scan service that parses media for it (not owned:
+ * stop it after access_close). Without one every scan fails with -EIO and
+ * media files fail closed. Assumes: called before any other thread uses st.
+ */
+struct scan_service;
+void access_use_scanner(struct access_state *st, struct scan_service *scanner);
+
+/*
+ * With SELinux enabled: honour the database's context conditions on app
+ * permissions (`mediactl grant UID PERM --context CTX`), reading each
+ * caller's context with getpidcon(). Off by default, and then no condition
+ * is ever read. Assumes: called before any other thread uses st.
+ */
+void access_use_caller_contexts(struct access_state *st, int enabled);
+
+/*
  * The one decision function. For ACCESS_OP_SEE, a DENY means "hide it"
  * (err ENOENT) or "not yours" (err EACCES, another user's directory).
  * `st` is the backing file's lstat (NULL for CREATE/MKDIR, where the path
@@ -115,9 +131,10 @@ int access_note_renamed(struct access_state *st, const char *from_relpath,
 int access_note_removed(struct access_state *st, const char *relpath);
 
 /*
- * True when names below relpath must never be cached by the kernel's
- * dentry cache (entry timeout 0), because what they resolve to depends on
- * the caller. Always false without a database.
+ * For the DIRECTORY at relpath: true when the kernel must not cache its name
+ * (entry timeout 0) because whether it exists depends on the caller (an
+ * app's private Android/data|obb|media/<pkg> area). Regular files always
+ * depend on the caller and are never asked about. False without a database.
  */
 int access_names_depend_on_caller(struct access_state *st, const char *relpath);
 
@@ -149,5 +166,22 @@ int access_note_media_info(struct access_state *st, const char *relpath,
 int access_redaction_ranges(struct access_state *st, const char *relpath,
                             const struct stat *file_st,
                             struct access_range **out, size_t *count);
+
+/* ---- Added for transcoding ---- */
+
+/* The transcoder's settings as stored; each may be unset ("" or 0), and
+ * then transcode/config.h's default applies. */
+struct access_transcode_settings {
+	char command[4096];
+	char cache_dir[4096];
+	uint64_t cache_max_bytes;
+};
+
+/*
+ * Reads the transcoder's settings from the database, as they are now
+ * (mediactl may change them while the daemon runs). Without a database,
+ * all unset. Returns 0 or a negative errno.
+ */
+int access_transcode_settings(struct access_state *st, struct access_transcode_settings *out);
 
 #endif

@@ -14,6 +14,10 @@
 #include "daemon/stats.h"
 
 struct control_server;
+struct transcoder;
+struct transcode_service;
+struct selinux_labels;
+struct scan_service;
 
 struct mfs_ctx {
 	struct mfs_options opt;            /* immutable after parsing */
@@ -27,8 +31,19 @@ struct mfs_ctx {
 	struct control_server *control;
 	unsigned dev_major, dev_minor;     /* the mount's device, names the control socket */
 	const char *zeroes;                /* shared read-only zero buffer for redacted reads */
+	/* Forked by main.c before the privilege drop (policy mode); NULL:
+	 * transcoded opens fail with EIO. Immutable after start-up. */
+	struct transcode_service *transcode_service;
+	/* Made on the first transcoded open (daemon/transcoded.c), then
+	 * immutable until exit; thread-safe itself. */
+	struct transcoder *_Atomic transcoder;
+	/* Security state, set before threads start, then immutable: */
+	struct selinux_labels *labels;     /* NULL when SELinux is disabled */
+	struct scan_service *scanner;      /* media parsers, out of process (policy mode) */
+	char capabilities[256];            /* effective set after the drop, cap_to_text() */
 	/* Cache lifetimes handed to the kernel; immutable after start-up. */
-	double entry_timeout;
+	double entry_timeout;              /* names of regular files */
+	double dir_entry_timeout;          /* names of directories (see entry_lookup) */
 	double attr_timeout;
 };
 

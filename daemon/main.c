@@ -5,6 +5,10 @@
  * (options, SOURCE, MOUNTPOINT, the database) is checked before mounting,
  * so a failed start leaves no mount behind; the daemon detaches only once
  * the mount is up, so `mediafsd SOURCE MNT && ls MNT` works.
+ *
+ * Privileges: root is needed to mount, to fork the media scanner as
+ * 'nobody' and to change user; then privilege_drop() leaves only what the
+ * daemon uses (see privilege.h), before the first thread is created.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +22,11 @@
 #include "daemon/log.h"
 #include "daemon/mount.h"
 #include "daemon/ops.h"
+#include "daemon/privilege.h"
 #include "daemon/redact.h"
+#include "daemon/selinux_labels.h"
+#include "daemon/service.h"
+#include "index/scan_service.h"
 
 /* Opens the policy database when --db was given. Returns 0 or -errno
  * after printing one line. */
@@ -48,6 +56,8 @@ static int start_session(struct mfs_ctx *ctx, int dev_fd)
 
 	ops_fill(&ops);
 	ctx->se = fuse_session_new(&args, &ops, sizeof(ops), ctx);
+	/* libfuse may have copied argv into args to add to it. */
+	fuse_opt_free_args(&args);
 	if (!ctx->se)
 		return -ENOMEM;
 	passthrough_init(&ctx->passthrough, dev_fd, ctx->opt.passthrough);
@@ -73,7 +83,9 @@ static int run_loop(struct mfs_ctx *ctx)
 	/* One /dev/fuse clone per worker: no contention on one queue. */
 	fuse_loop_cfg_set_clone_fd(config, 1);
 	fuse_loop_cfg_set_max_threads(config, (unsigned)ctx->opt.threads);
-	fuse_loop_cfg_set_idle_threads(config, (unsigned)(ctx->opt.threads < 4 ? ctx->opt.threads : 4));
+	/* Workers never retire: each keeps its database connection and
+	 * prepared statements (db/pool.c) for the daemon's whole life. */
+	fuse_loop_cfg_set_idle_threads(config, (unsigned)ctx->opt.threads);
 	res = fuse_session_loop_mt(ctx->se, config);
 	fuse_loop_cfg_destroy(config);
 	/* libfuse returns the (positive) signal number when SIGINT, SIGTERM or
@@ -81,12 +93,77 @@ static int run_loop(struct mfs_ctx *ctx)
 	return res > 0 ? 0 : res;
 }
 
+/*
+ * Everything between a live session and the loop: detach, pid file, SELinux
+ * labels, the media scanner (policy mode), the privilege drop. Assumes: no
+ * thread exists yet. Returns 0, or -errno after one line on stderr (the
+ * caller unmounts; a detached starter exits 1).
+ */
+static int become_service(struct mfs_ctx *ctx, const struct privilege_plan *plan,
+                          const struct scan_service_config *scan_config, int *notify_fd)
+{
+	struct privilege_plan effective_plan = *plan;
+	int err;
+
+	if (!ctx->opt.foreground) {
+		err = service_detach(notify_fd);
+		if (err < 0) {
+			fprintf(stderr, "mediafsd: cannot detach: %s\n", strerror(-err));
+			return err;
+		}
+		log_init(1, ctx->opt.log_priority);
+	}
+	if (ctx->opt.pid_file) {
+		err = service_write_pid_file(ctx->opt.pid_file);
+		if (err < 0) {
+			fprintf(stderr, "mediafsd: --pid-file '%s': %s\n", ctx->opt.pid_file,
+			        strerror(-err));
+			return err;
+		}
+	}
+	err = selinux_labels_open(&ctx->labels);
+	if (err < 0) {
+		fprintf(stderr, "mediafsd: SELinux file contexts: %s\n", strerror(-err));
+		return err;
+	}
+	if (ctx->access) {
+		err = scan_service_start(scan_config, &ctx->scanner);
+		if (err < 0) {
+			fprintf(stderr, "mediafsd: cannot start the media scanner: %s\n",
+			        strerror(-err));
+			return err;
+		}
+		access_use_scanner(ctx->access, ctx->scanner);
+		access_use_caller_contexts(ctx->access, ctx->labels != NULL);
+	}
+	effective_plan.posix_mode = ctx->access == NULL;
+	return privilege_drop(&effective_plan, ctx->capabilities, sizeof(ctx->capabilities));
+}
+
+/* Resolves what must be looked up before threads exist (NSS is not safe
+ * after the privilege drop or in forked children). Returns 0 or -errno. */
+static int resolve_identities(const struct mfs_options *opt, struct privilege_plan *plan,
+                              struct scan_service_config *scan_config)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (opt->user) {
+		int err = privilege_resolve_user(opt->user, &plan->uid, &plan->gid);
+		if (err < 0)
+			return err;
+		plan->switch_user = 1;
+	}
+	return scan_service_default_config(scan_config);
+}
+
 int main(int argc, char **argv)
 {
 	struct mfs_ctx ctx;
 	struct mount_result mounted;
+	struct privilege_plan plan;
+	struct scan_service_config scan_config;
+	struct hup_thread *hup = NULL;
 	struct stat root_st;
-	int exit_code = 1, err;
+	int exit_code = 1, notify_fd = -1, err;
 
 	memset(&ctx, 0, sizeof(ctx));
 	switch (options_parse(argc, argv, &ctx.opt)) {
@@ -97,7 +174,17 @@ int main(int argc, char **argv)
 	case OPTIONS_RUN:
 		break;
 	}
-	log_init(0, ctx.opt.debug);
+	if (ctx.opt.log_file) {
+		err = log_use_file(ctx.opt.log_file);
+		if (err < 0) {
+			fprintf(stderr, "mediafsd: --log-file '%s': %s\n", ctx.opt.log_file,
+			        strerror(-err));
+			return 1;
+		}
+	}
+	log_init(0, ctx.opt.log_priority);
+	if (resolve_identities(&ctx.opt, &plan, &scan_config) < 0)
+		return 1;
 	if (mount_prepare(&ctx.opt, &mounted) < 0)
 		return 1;
 	ctx.source_path = mounted.source_path;
@@ -105,8 +192,10 @@ int main(int argc, char **argv)
 	if (open_policy(&ctx, mounted.source_fd) < 0)
 		goto out_free;
 	/* Policy mode: answers depend on the caller, so the kernel may cache no
-	 * name and no attribute. Posix mode: the kernel checks modes itself. */
+	 * file name and no attribute (directory names: see entry_lookup).
+	 * Posix mode: the kernel checks modes itself. */
 	ctx.entry_timeout = ctx.access ? 0.0 : 1.0;
+	ctx.dir_entry_timeout = 1.0;
 	ctx.attr_timeout = ctx.access ? 0.0 : 1.0;
 	if (fstat(mounted.source_fd, &root_st) != 0 ||
 	    inode_table_init(&ctx.inodes, mounted.source_fd, root_st.st_dev, root_st.st_ino) != 0) {
@@ -128,10 +217,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mediafsd: cannot start the FUSE session: %s\n", strerror(-err));
 		goto out_unmount;
 	}
-	if (!ctx.opt.foreground) {
-		if (fuse_daemonize(0) != 0)
-			goto out_unmount;
-		log_init(1, ctx.opt.debug);
+	if (become_service(&ctx, &plan, &scan_config, &notify_fd) < 0)
+		goto out_unmount;
+	log_info("privileges dropped: uid %u, capabilities %s%s", (unsigned)getuid(),
+	         ctx.capabilities, ctx.scanner ? "; media parsed by a sandboxed scanner" : "");
+	err = service_start_hup_thread(&hup);
+	if (err < 0)
+		log_warn("SIGHUP will not reopen the log: %s", strerror(-err));
+	if (notify_fd >= 0) {
+		service_detach_done(notify_fd, 0);
+		notify_fd = -1;
 	}
 	err = control_server_start(&ctx, &ctx.control);
 	if (err < 0)
@@ -142,6 +237,7 @@ int main(int argc, char **argv)
 	if (err != 0)
 		log_err("session loop failed: %s", strerror(-err));
 	control_server_stop(ctx.control);
+	service_stop_hup_thread(hup);
 out_unmount:
 	if (ctx.se)
 		fuse_remove_signal_handlers(ctx.se);
@@ -152,11 +248,17 @@ out_unmount:
 		fuse_session_destroy(ctx.se); /* closes the /dev/fuse descriptor */
 	else
 		close(mounted.dev_fd);
+	if (ctx.opt.pid_file)
+		service_remove_pid_file(ctx.opt.pid_file);
+	if (notify_fd >= 0)
+		service_detach_done(notify_fd, 1);
 out_inodes:
 	redact_zero_buffer_destroy(ctx.zeroes);
 	inode_table_destroy(&ctx.inodes);
 out_policy:
 	access_close(ctx.access);
+	scan_service_stop(ctx.scanner);
+	selinux_labels_close(ctx.labels);
 out_free:
 	mount_result_free(&mounted);
 	return exit_code;

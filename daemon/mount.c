@@ -13,6 +13,8 @@
 
 #include "common/mountinfo.h"
 
+#define MOUNT_MAX_READ (252u * 4096u)
+
 /* Opens SOURCE. Returns an O_PATH fd, or prints the reason and -errno. */
 static int open_source(const char *source, char **real)
 {
@@ -123,8 +125,16 @@ int mount_fuse(const struct mfs_options *opt, int default_permissions,
 		fprintf(stderr, "mediafsd: cannot open /dev/fuse: %s\n", strerror(-err));
 		return err;
 	}
-	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=0,group_id=0%s%s",
-	         out->dev_fd, opt->allow_other ? ",allow_other" : "",
+	/*
+	 * max_read: 252 pages, so that libfuse's splice pipe for a read reply
+	 * (data, header, and its 3-page margin) fits the 1 MiB an unprivileged
+	 * process may ask for; with 256 pages it cannot grow the pipe once
+	 * CAP_SYS_RESOURCE is dropped, and every daemon-served read falls back
+	 * to a copy through a freshly allocated buffer (measured: 6x slower).
+	 */
+	snprintf(data, sizeof(data),
+	         "fd=%d,rootmode=40000,user_id=0,group_id=0,max_read=%u%s%s", out->dev_fd,
+	         MOUNT_MAX_READ, opt->allow_other ? ",allow_other" : "",
 	         default_permissions ? ",default_permissions" : "");
 	if (mount(opt->fsname, out->mount_path, "fuse.mediafs", opt->mount_flags, data) != 0) {
 		err = -errno;

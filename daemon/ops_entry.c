@@ -20,6 +20,8 @@
 #include "daemon/context.h"
 #include "daemon/gate.h"
 #include "daemon/log.h"
+#include "daemon/selinux_labels.h"
+#include "daemon/transcoded.h"
 
 /* mediafs presents regular files and directories only. */
 static int presentable(mode_t mode)
@@ -38,6 +40,19 @@ static int stat_inode(struct mfs_inode *inode, struct stat *st)
 	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * A caller that may only read a redacted (or transcoded) copy is given the
+ * file's redacted (or transcoded) view: a FUSE inode of its own, so that it
+ * shares neither page cache nor io mode (passthrough, mmap) with plain
+ * readers. Names are never cached in policy mode, so each caller's lookup
+ * comes here.
+ */
+static enum inode_view view_for(enum access_verdict verdict)
+{
+	return verdict == ACCESS_REDACT ? VIEW_REDACTED
+	     : verdict == ACCESS_TRANSCODE ? VIEW_TRANSCODED : VIEW_PLAIN;
 }
 
 int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
@@ -69,21 +84,24 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 		close(fd);
 		return err;
 	}
-	/*
-	 * A caller that may only read a redacted copy is given the file's
-	 * redacted view: a FUSE inode of its own, so that it shares neither page
-	 * cache nor io mode (passthrough, mmap) with plain readers. Names are
-	 * never cached in policy mode, so each caller's lookup comes here.
-	 */
-	err = inode_lookup_ref(&ctx->inodes, fd, &e->attr,
-	                       decision.verdict == ACCESS_REDACT ? VIEW_REDACTED : VIEW_PLAIN,
-	                       &inode);
+	err = inode_lookup_ref(&ctx->inodes, fd, &e->attr, view_for(decision.verdict), &inode);
 	if (err < 0)
 		return err;
 	gate_present(ctx, &subject, &e->attr);
+	if (inode->view == VIEW_TRANSCODED)
+		transcoded_present_size(ctx, &e->attr);
 	e->ino = inode_to_fuse(&ctx->inodes, inode);
 	e->attr_timeout = ctx->attr_timeout;
+	/*
+	 * The kernel's dentry cache is shared by every uid. File names are
+	 * never cached in policy mode (their visibility follows grants);
+	 * directory names are, unless they are an app's private area: every
+	 * request below them is still checked for its caller.
+	 */
 	e->entry_timeout = ctx->entry_timeout;
+	if (S_ISDIR(e->attr.st_mode) &&
+	    !(subject.policy_on && access_names_depend_on_caller(ctx->access, subject.relpath)))
+		e->entry_timeout = ctx->dir_entry_timeout;
 	return 0;
 }
 
@@ -139,6 +157,8 @@ static int attr_for_caller(fuse_req_t req, struct mfs_inode *inode,
 	if (err < 0)
 		return err;
 	gate_present(ctx, &subject, st);
+	if (inode->view == VIEW_TRANSCODED)
+		transcoded_present_size(ctx, st);  /* the copy's size once it exists */
 	return 0;
 }
 
@@ -264,8 +284,8 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	struct fuse_entry_param e;
 	int err = gate_allow(req, dir, name, NULL, ACCESS_OP_MKDIR, &subject, &decision);
 
-	if (err == 0 && mkdirat(dir->fd, name, mode) != 0)
-		err = -errno;
+	if (err == 0)
+		err = selinux_labels_mkdir(ctx->labels, dir->fd, name, mode);
 	if (err == 0) {
 		give_to_caller(ctx, &subject, dir->fd, name);
 		if (subject.policy_on)

@@ -22,6 +22,8 @@
 #include "daemon/gate.h"
 #include "daemon/log.h"
 #include "daemon/redact.h"
+#include "daemon/selinux_labels.h"
+#include "daemon/transcoded.h"
 
 int backing_reopen(struct mfs_inode *inode, int flags)
 {
@@ -52,15 +54,15 @@ static int wants_write(int flags)
  * since (a grant revoked, location added), so open decides again:
  *   plain inode:    only a PLAIN verdict; REDACT/TRANSCODE must go through
  *                   their view (a fresh lookup), never the original bytes;
- *   redacted view:  read-only; any non-DENY verdict may read the redacted
- *                   bytes (they are never more than the original's).
- * Transcoded views do not exist yet: such opens fail closed.
+ *   redacted or transcoded view: read-only; any non-DENY verdict may read
+ *                   it (the copy is never more than the original: a
+ *                   transcoded copy carries no location).
  * Returns 0 or a negative errno.
  */
 static int view_admits(struct mfs_inode *inode, const struct access_result *decision,
                        int flags, const struct gate_subject *subject)
 {
-	if (inode->view == VIEW_REDACTED)
+	if (inode->view != VIEW_PLAIN)
 		return wants_write(flags) ? -EACCES : 0;
 	if (decision->verdict == ACCESS_PLAIN)
 		return 0;
@@ -141,7 +143,13 @@ static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
 	inode_pin_open(&ctx->inodes, inode);
 	fi->fh = (uintptr_t)file;
 	fi->keep_cache = 0;
-	fi->direct_io = inode->view != VIEW_PLAIN;
+	/*
+	 * A redacted view keeps a page cache of its own (its own inode): only
+	 * redacted bytes ever enter it, mmap works on it, and warm reads never
+	 * reach the daemon. No keep_cache: each open drops pages filled before
+	 * the file last changed. Transcoded views are served direct.
+	 */
+	fi->direct_io = inode->view == VIEW_TRANSCODED;
 	if (file->mode == IO_PASSTHROUGH) {
 		/* Close-to-open flushing has nothing to do: data went to the disk. */
 		fi->noflush = 1;
@@ -185,6 +193,15 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fd = backing_reopen(inode, fi->flags);
+	if (fd >= 0 && inode->view == VIEW_TRANSCODED) {
+		/* The open file serves the copy; the source was only its input. */
+		int source_fd = fd;
+		err = transcoded_open(ctx, subject.relpath, source_fd, &fd);
+		close(source_fd);
+		fd = err < 0 ? err : fd;
+		if (fd >= 0)
+			stat_add(&ctx->stats.opens_transcoded, 1);
+	}
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -216,9 +233,9 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 	create_flags = (fi->flags & ~(O_DIRECT | O_APPEND | O_NOCTTY)) | O_CREAT | O_EXCL |
 	               O_NOFOLLOW | O_CLOEXEC;
-	fd = openat(dir->fd, name, create_flags, mode);
+	fd = selinux_labels_create(ctx->labels, dir->fd, name, create_flags, mode);
 	if (fd < 0) {
-		fuse_reply_err(req, errno == ELOOP ? EEXIST : errno);
+		fuse_reply_err(req, fd == -ELOOP ? EEXIST : -fd);
 		return;
 	}
 	if (!ctx->access && fchown(fd, subject.caller.uid, subject.caller.gid) != 0)
@@ -386,10 +403,11 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 {
 	ssize_t copied;
 
-	(void)ino_in, (void)ino_out;
-	/* A redacted source must be read through its view: EOPNOTSUPP makes the
-	 * kernel fall back to reading via FUSE_READ, which redacts. */
-	if (file_of(fi_in)->redacted) {
+	(void)ino_out;
+	/* A redacted or transcoded source must be read through its view:
+	 * EOPNOTSUPP makes the kernel fall back to reading via FUSE_READ. */
+	if (file_of(fi_in)->redacted ||
+	    inode_from_fuse(&ctx_of(req)->inodes, ino_in)->view == VIEW_TRANSCODED) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}

@@ -20,6 +20,12 @@ struct mfs_options {
 	int allow_other;             /* default 1 */
 	unsigned long mount_flags;   /* MS_RDONLY, MS_NOSUID, ... */
 	int bench_allow_all;         /* benchmark only: every policy check allows */
+	const char *user;            /* --user: run as this user after mounting; NULL: stay root */
+	const char *pid_file;        /* --pid-file, absolute; NULL: none */
+	const char *log_file;        /* --log-file, absolute; NULL: stderr or syslog */
+	int log_priority;            /* --log-level as a syslog priority (LOG_INFO default) */
+	char pid_file_abs[4096];     /* storage for the absolute forms above */
+	char log_file_abs[4096];
 };
 
 enum options_result {

@@ -12,14 +12,20 @@ int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
 	const struct mfs_stats *s = &ctx->stats;
 	int len = snprintf(buf, size,
 		"{\"opens_passthrough\": %llu, \"opens_server\": %llu, \"opens_denied\": %llu, "
-		"\"opens_redacted\": %llu, \"server_read_bytes\": %llu, "
+		"\"opens_redacted\": %llu, \"opens_transcoded\": %llu, "
+		"\"transcodes_started\": %llu, \"transcodes_failed\": %llu, "
+		"\"transcode_cache_hits\": %llu, \"server_read_bytes\": %llu, "
 		"\"server_write_bytes\": %llu, \"backing_ids_open\": %lld, "
 		"\"policy_errors\": %llu, \"inodes\": %zu, \"passthrough_active\": %d, "
-		"\"mode\": \"%s\", \"pid\": %d}\n",
+		"\"mode\": \"%s\", \"pid\": %d, \"capabilities\": \"%s\"}\n",
 		(unsigned long long)atomic_load(&s->opens_passthrough),
 		(unsigned long long)atomic_load(&s->opens_server),
 		(unsigned long long)atomic_load(&s->opens_denied),
 		(unsigned long long)atomic_load(&s->opens_redacted),
+		(unsigned long long)atomic_load(&s->opens_transcoded),
+		(unsigned long long)atomic_load(&s->transcodes_started),
+		(unsigned long long)atomic_load(&s->transcodes_failed),
+		(unsigned long long)atomic_load(&s->transcode_cache_hits),
 		(unsigned long long)atomic_load(&s->server_read_bytes),
 		(unsigned long long)atomic_load(&s->server_write_bytes),
 		(long long)atomic_load(&s->backing_ids_open),
@@ -27,7 +33,8 @@ int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
 		inode_table_count(&ctx->inodes),
 		passthrough_usable(&ctx->passthrough),
 		ctx->access ? (ctx->opt.bench_allow_all ? "bench-allow-all" : "policy") : "posix",
-		(int)getpid());
+		(int)getpid(),
+		ctx->capabilities); /* cap_to_text(): [a-z_,=+] only, JSON-safe */
 
 	if (len < 0 || (size_t)len >= size)
 		return -ENOSPC;

@@ -15,6 +15,10 @@ struct mfs_stats {
 	atomic_uint_fast64_t opens_server;       /* opens whose data the daemon serves */
 	atomic_uint_fast64_t opens_denied;       /* opens and creates refused by policy */
 	atomic_uint_fast64_t opens_redacted;     /* opens of a redacted view */
+	atomic_uint_fast64_t opens_transcoded;   /* opens of a transcoded view */
+	atomic_uint_fast64_t transcodes_started; /* transcoder processes run */
+	atomic_uint_fast64_t transcodes_failed;  /* ... that failed or timed out */
+	atomic_uint_fast64_t transcode_cache_hits; /* transcoded opens served from the cache */
 	atomic_uint_fast64_t server_read_bytes;  /* bytes the daemon read for callers */
 	atomic_uint_fast64_t server_write_bytes; /* bytes the daemon wrote for callers */
 	atomic_int_fast64_t backing_ids_open;    /* backing ids registered, not yet closed */

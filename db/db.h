@@ -6,7 +6,8 @@
  * apps (uid, package, no_hevc), app_permissions (uid, permission name),
  * files (the media index: path relative to SOURCE, owner uid, media type,
  * pending flag, size, mtime, has_location, codec, redaction ranges, scan
- * generation) and file_grants (uid, path, writable). Schema version in
+ * generation), file_grants (uid, path, writable) and transcoder (one row:
+ * command, cache_dir, cache_max_bytes; NULL = built-in default). Schema version in
  * PRAGMA user_version; WAL mode, busy_timeout, foreign_keys on every
  * connection.
  *
@@ -25,7 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 #define DB_PACKAGE_MAX 256
 #define DB_CODEC_MAX 32
 #define DB_ERRMSG_MAX 512
@@ -164,5 +165,39 @@ int db_grant_get(struct db_conn *conn, uid_t uid, const char *path, int *writabl
 /* -ENOENT when the app or the file record does not exist. */
 int db_grant_set(struct db_conn *conn, uid_t uid, const char *path, int writable);
 int db_grant_remove(struct db_conn *conn, uid_t uid, const char *path);    /* -ENOENT */
+
+/* ---- transcoder settings (db/transcoder.c) ---- */
+
+#define DB_TRANSCODER_TEXT_MAX 4096
+
+struct db_transcoder {
+	char command[DB_TRANSCODER_TEXT_MAX];    /* "" = unset: the built-in default */
+	char cache_dir[DB_TRANSCODER_TEXT_MAX];  /* "" = unset */
+	int64_t cache_max_bytes;                 /* 0 = unset */
+};
+
+int db_transcoder_get(struct db_conn *conn, struct db_transcoder *out);
+/*
+ * Changes the given settings in one statement: NULL (command, cache_dir)
+ * or a negative cache_max_bytes leaves a setting as it is; "" or 0 unsets
+ * it. The caller validates values.
+ */
+int db_transcoder_set(struct db_conn *conn, const char *command, const char *cache_dir,
+                      int64_t cache_max_bytes);
+
+/* ---- SELinux context conditions on permissions (db/permission_contexts.c) ---- */
+
+/* Adds `context` as one accepted caller context for the app's permission
+ * (several are alternatives). Creates the table on first use. 0 or -errno. */
+int db_permission_context_add(struct db_conn *conn, uid_t uid, const char *permission,
+                              const char *context);
+/* Removes every condition of the app's permission (none is not an error). */
+int db_permission_context_clear(struct db_conn *conn, uid_t uid, const char *permission);
+/* Calls each(permission, context) for the app's conditions; stops at and
+ * returns a nonzero result. A database without conditions yields none. */
+int db_permission_context_foreach(struct db_conn *conn, uid_t uid,
+                                  int (*each)(const char *permission, const char *context,
+                                              void *ctx),
+                                  void *ctx);
 
 #endif

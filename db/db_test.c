@@ -398,6 +398,50 @@ static void test_concurrent_writers_never_fail(void **state)
 	assert_int_equal(query_int(path, "SELECT count(*) FROM apps"), 200);
 }
 
+/* Migration 2 -> 3 on a version-2 database keeps its data and adds the
+ * transcoder row; settings set, leave, and unset as documented. */
+static void test_transcoder_settings(void **state)
+{
+	char path[512];
+	struct db_transcoder got;
+	struct db_conn *conn;
+	sqlite3 *db;
+
+	(void)state;
+	fresh_path(path, sizeof(path), "transcoder");
+	conn = open_ok(path);
+	db_close(conn);
+	/* Back to what version 2 was, with data, then migrate again. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE transcoder; PRAGMA user_version = 2;"
+	                              "INSERT INTO apps(uid, package) VALUES(10001, 'a.b')",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	conn = open_ok(path);
+	assert_int_equal(query_int(path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM apps"), 1);
+	assert_int_equal(db_transcoder_get(conn, &got), 0);
+	assert_string_equal(got.command, "");
+	assert_string_equal(got.cache_dir, "");
+	assert_int_equal(got.cache_max_bytes, 0);
+
+	assert_int_equal(db_transcoder_set(conn, "ff {input} {output}", "/c", 1000), 0);
+	assert_int_equal(db_transcoder_set(conn, NULL, NULL, 2000), 0);  /* only the limit */
+	assert_int_equal(db_transcoder_get(conn, &got), 0);
+	assert_string_equal(got.command, "ff {input} {output}");
+	assert_string_equal(got.cache_dir, "/c");
+	assert_int_equal(got.cache_max_bytes, 2000);
+	assert_int_equal(db_transcoder_set(conn, "", "", 0), 0);  /* back to defaults */
+	assert_int_equal(db_transcoder_get(conn, &got), 0);
+	assert_string_equal(got.command, "");
+	assert_string_equal(got.cache_dir, "");
+	assert_int_equal(got.cache_max_bytes, 0);
+	assert_int_equal(db_transcoder_set(conn, NULL, NULL, -5), 0);  /* negative: leave */
+	assert_int_equal(db_transcoder_get(conn, &got), 0);
+	assert_int_equal(got.cache_max_bytes, 0);
+	db_close(conn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_files_and_grants),
 		cmocka_unit_test(test_app_cache_sees_other_connections),
 		cmocka_unit_test(test_concurrent_writers_never_fail),
+		cmocka_unit_test(test_transcoder_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

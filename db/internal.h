@@ -41,6 +41,8 @@ enum db_stmt_id {
 	STMT_GRANT_GET,
 	STMT_GRANT_SET,
 	STMT_GRANT_DELETE,
+	STMT_TRANSCODER_GET,
+	STMT_TRANSCODER_SET,
 	STMT_COUNT,
 };
 
@@ -87,6 +89,10 @@ int db_column_text(sqlite3_stmt *stmt, int col, char *buf, size_t len);
 
 /* Sleeps before the attempt'th retry of a busy statement. */
 void db_busy_backoff(int attempt);
+
+/* -EIO when conn's database file was deleted, renamed or replaced since it
+ * was opened (db/health.c), else 0. */
+int db_conn_check_file(struct db_conn *conn);
 
 /* Opens a connection with the pragmas set, without migrating. */
 int db_connect(const char *path, struct db_conn **out, char *errbuf, size_t errlen);

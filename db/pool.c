@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/internal.h"
 
@@ -71,9 +72,15 @@ int db_pool_conn(struct db_pool *pool, struct db_conn **out)
 	int rc;
 
 	if (conn != NULL) {
+		/* Deleted or replaced under us: fail closed, never answer from it. */
+		if (db_conn_check_file(conn) < 0)
+			return -EIO;
 		*out = conn;
 		return 0;
 	}
+	/* db_connect() would create a missing file: a fresh empty policy. */
+	if (access(pool->path, F_OK) != 0)
+		return -EIO;
 	rc = db_connect(pool->path, &conn, errbuf, sizeof(errbuf));
 	if (rc < 0)
 		return rc;

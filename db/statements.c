@@ -49,6 +49,13 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
 	 * open never re-parses an unchanged file; -1 = never scanned. */
 	"ALTER TABLE files ADD COLUMN media_size INTEGER NOT NULL DEFAULT -1;"
 	"ALTER TABLE files ADD COLUMN media_mtime_ns INTEGER NOT NULL DEFAULT -1;",
+	/* 2 -> 3: the transcoder's settings, one row; NULL = the built-in default. */
+	"CREATE TABLE transcoder("
+	"  id INTEGER PRIMARY KEY CHECK(id = 1),"
+	"  command TEXT,"
+	"  cache_dir TEXT,"
+	"  cache_max_bytes INTEGER CHECK(cache_max_bytes IS NULL OR cache_max_bytes > 0));"
+	"INSERT INTO transcoder(id) VALUES(1);",
 };
 
 #define UNDER(p) "(path >= " p " || '/' AND path < " p " || '0')"
@@ -105,4 +112,14 @@ const char *const db_stmt_sql[STMT_COUNT] = {
 	[STMT_GRANT_SET] = "INSERT INTO file_grants(uid, path, writable) VALUES(?1, ?2, ?3)"
 	                   " ON CONFLICT(uid, path) DO UPDATE SET writable = excluded.writable",
 	[STMT_GRANT_DELETE] = "DELETE FROM file_grants WHERE uid = ?1 AND path = ?2",
+	[STMT_TRANSCODER_GET] = "SELECT command, cache_dir, cache_max_bytes FROM transcoder"
+	                        " WHERE id = 1",
+	/* NULL parameter: leave the setting; '' or 0: back to the default. */
+	[STMT_TRANSCODER_SET] = "UPDATE transcoder SET"
+	                        " command = CASE WHEN ?1 IS NULL THEN command ELSE NULLIF(?1, '') END,"
+	                        " cache_dir = CASE WHEN ?2 IS NULL THEN cache_dir"
+	                        "   ELSE NULLIF(?2, '') END,"
+	                        " cache_max_bytes = CASE WHEN ?3 IS NULL THEN cache_max_bytes"
+	                        "   ELSE NULLIF(?3, 0) END"
+	                        " WHERE id = 1",
 };

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "media/codec_probe.h"
-#include "media/locscan.h"
 
 static int64_t mtime_ns_of(const struct stat *st)
 {
@@ -37,14 +35,13 @@ static int to_db_ranges(const struct redaction_ranges *found, struct db_range **
 	return 0;
 }
 
-int media_index_scan(struct db_conn *conn, int dir_fd, const char *relpath,
-                     struct media_index_result *out)
+int media_index_scan(struct scan_service *scanner, struct db_conn *conn, int dir_fd,
+                     const char *relpath, struct media_index_result *out)
 {
-	struct redaction_ranges found = { 0 };
+	struct scan_result found = { 0 };
 	struct db_range *ranges = NULL;
-	char codec[8] = "";
 	struct stat st;
-	int is_hdr, fd, rc;
+	int fd, rc;
 
 	/* O_NONBLOCK: a fifo planted under a media name must not hang us. */
 	fd = openat(dir_fd, relpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -56,20 +53,19 @@ int media_index_scan(struct db_conn *conn, int dir_fd, const char *relpath,
 	if (rc == 0 && !S_ISREG(st.st_mode))
 		rc = -ENOENT;
 	if (rc == 0)
-		rc = locscan_fd(fd, &found);
-	if (rc == 0 && media_probe_video_codec(fd, codec, &is_hdr) < 0)
-		codec[0] = '\0';
+		rc = scan_service_scan(scanner, fd, &found);
 	close(fd);
 	if (rc == 0)
-		rc = to_db_ranges(&found, &ranges);
+		rc = to_db_ranges(&found.ranges, &ranges);
 	if (rc == 0)
-		rc = db_file_set_media_info(conn, relpath, found.has_location, codec, ranges,
-		                            found.count, (int64_t)st.st_size, mtime_ns_of(&st));
+		rc = db_file_set_media_info(conn, relpath, found.has_location, found.codec, ranges,
+		                            found.ranges.count, (int64_t)st.st_size,
+		                            mtime_ns_of(&st));
 	if (rc == 0 && out) {
 		out->has_location = found.has_location;
-		snprintf(out->codec, sizeof(out->codec), "%s", codec);
+		snprintf(out->codec, sizeof(out->codec), "%s", found.codec);
 	}
 	free(ranges);
-	redaction_ranges_free(&found);
+	scan_result_free(&found);
 	return rc;
 }

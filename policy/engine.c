@@ -244,13 +244,15 @@ static void decide_read_view(const struct policy_request *req,
 	const struct policy_file *file = req->file;
 	enum media_type type = req->path->media_type;
 
+	/* An app that cannot decode HEVC gets the AVC copy, which never carries
+	 * location either: transcoding covers redaction. */
+	if (file != NULL && type == MEDIA_VIDEO && file->is_hevc && req->app->no_hevc)
+		return allow(out, POLICY_TRANSCODE, "transcode-hevc");
 	/* Whoever may write can read the original bytes through O_RDWR anyway. */
 	if (file != NULL && !acc->may_write && file->has_location &&
 	    (type == MEDIA_IMAGE || type == MEDIA_VIDEO) &&
 	    !has_perm(req->app, POLICY_PERM_ACCESS_MEDIA_LOCATION))
 		return allow(out, POLICY_REDACT, "redact-location");
-	if (file != NULL && type == MEDIA_VIDEO && file->is_hevc && req->app->no_hevc)
-		return allow(out, POLICY_TRANSCODE, "transcode-hevc");
 	allow(out, POLICY_PLAIN, acc->rule);
 }
 

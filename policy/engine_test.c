@@ -28,6 +28,7 @@ static const struct policy_app app_gallery_loc = { 10021, "com.loc", IMG | VID |
 static const struct policy_app app_music = { 10030, "com.music", AUD, 0 };
 static const struct policy_app app_manager = { 10040, "com.files", MGR, 0 };
 static const struct policy_app app_old = { 10050, "com.old", VID | LOC, 1 };
+static const struct policy_app app_old_noloc = { 10060, "com.oldnoloc", VID, 1 };
 static const struct policy_app app_anon = { 10060, NULL, 0, 0 };
 static const struct policy_app app_cam_u10 = { 1010010, "com.cam", IMG | VID | AUD | MGR, 0 };
 
@@ -327,6 +328,8 @@ static void test_redaction_and_transcoding(void **state)
 		{ &app_gallery, "0/DCIM/v.mp4", REG, F_HEVC, G_NONE, READ, PLAIN, 0, "read-media-video" },
 		{ &app_old, "0/DCIM/v.mp4", REG, F_HEVC, G_NONE, READ, TRANSCODE, 0, "transcode-hevc" },
 		{ &app_old, "0/DCIM/v.mp4", REG, F_HEVC_LOC, G_NONE, READ, TRANSCODE, 0, "transcode-hevc" },
+		/* The AVC copy never carries location: it serves both needs. */
+		{ &app_old_noloc, "0/DCIM/v.mp4", REG, F_HEVC_LOC, G_NONE, READ, TRANSCODE, 0, "transcode-hevc" },
 		{ &app_old, "0/DCIM/v.mp4", REG, F_CAM, G_NONE, READ, PLAIN, 0, "read-media-video" },
 		{ &app_old, "0/DCIM/v.mp4", REG, F_HEVC, G_WRITE, WRITE, PLAIN, 0, "file-grant-write" },
 		{ &app_gallery, "0/DCIM/v.mp4", REG, F_HEVC_LOC, G_NONE, READ, REDACT, 0, "redact-location" },

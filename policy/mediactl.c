@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "policy/mediactl.h"
+#include "transcode/config.h"
+
 
 static const char help_text[] =
 "NAME\n"
@@ -18,13 +20,18 @@ static const char help_text[] =
 "    mediactl --db DB app remove (--uid UID | --package PKG)\n"
 "    mediactl --db DB app set (--uid UID | --package PKG) (--hevc | --no-hevc)\n"
 "    mediactl --db DB app list [--json]\n"
-"    mediactl --db DB grant UID PERMISSION\n"
+"    mediactl --db DB grant UID PERMISSION [--context CTX]\n"
 "    mediactl --db DB revoke UID PERMISSION\n"
 "    mediactl --db DB [--source DIR] grant-file UID PATH [--write]\n"
 "    mediactl --db DB [--source DIR] revoke-file UID PATH\n"
 "    mediactl --db DB [--source DIR] check UID PATH [--write] [--json]\n"
 "    mediactl --db DB [--source DIR] scan [PATH] [--json]\n"
 "    mediactl stats MOUNTPOINT [--json]\n"
+"    mediactl --db DB [--source DIR] transcoder show [--json]\n"
+"    mediactl --db DB transcoder set [--command CMD] [--cache-dir DIR]\n"
+"                                    [--cache-max-bytes N]\n"
+"    mediactl --db DB transcoder reset\n"
+"    mediactl --db DB [--source DIR] cache (stats [--json] | clear)\n"
 "    mediactl --help\n"
 "\n"
 "DESCRIPTION\n"
@@ -48,7 +55,13 @@ static const char help_text[] =
 "        Changes whether the app decodes HEVC.\n"
 "    app list\n"
 "        Lists apps: uid, package, hevc support, permissions.\n"
-"    grant UID PERMISSION, revoke UID PERMISSION\n"
+"    grant UID PERMISSION [--context CTX], revoke UID PERMISSION\n"
+"        With --context (SELinux enabled only; ignored when disabled) the\n"
+"        permission holds only for calling processes whose SELinux context\n"
+"        has type CTX (a bare type, e.g. untrusted_app) or equals CTX (a full\n"
+"        context u:r:type:level). Repeat grant --context to accept several\n"
+"        contexts; grant without --context lifts every condition; revoke\n"
+"        removes the permission and its conditions.\n"
 "        PERMISSION is one of READ_MEDIA_IMAGES, READ_MEDIA_VIDEO,\n"
 "        READ_MEDIA_AUDIO (read every file of that media type in the user's\n"
 "        shared directories), ACCESS_MEDIA_LOCATION (read location metadata\n"
@@ -73,14 +86,46 @@ static const char help_text[] =
 "        records of files that are gone are removed.\n"
 "    stats MOUNTPOINT\n"
 "        Asks the mediafsd serving MOUNTPOINT for its counters, over its\n"
-"        control socket (root only). Needs no --db.\n"
+"        control socket (root only). Needs no --db. Besides open and byte\n"
+"        counts: opens_transcoded, transcodes_started, transcodes_failed,\n"
+"        transcode_cache_hits.\n"
+"    transcoder show\n"
+"        Prints the transcoder settings in effect, marking defaults.\n"
+"    transcoder set [--command CMD] [--cache-dir DIR] [--cache-max-bytes N]\n"
+"        Changes the settings mediafsd uses from its next transcoded open on.\n"
+"        CMD is the transcoder's command line, split like a simple shell\n"
+"        command ('...' and \"...\" quote, backslash escapes) but never run by\n"
+"        a shell; it must contain {input} and {output}, which become\n"
+"        /dev/fd/3 (the HEVC source, read-only, seekable) and /dev/fd/4 (the\n"
+"        copy to write: a regular file, so the mp4 muxer may seek). It runs\n"
+"        as uid/gid 65534 (nobody) with no capabilities, no_new_privs,\n"
+"        limits (4 GiB address space, output at most the cache limit) and\n"
+"        30 s + 20 s per MiB of source, then SIGKILL. Default:\n"
+"            " TRANSCODE_DEFAULT_COMMAND "\n"
+"        DIR (absolute) holds the finished copies; default\n"
+"        /var/cache/mediafs/<hash of SOURCE>, created mode 0700. N is the\n"
+"        most the copies may take, in bytes or with K, M, G (default 2G);\n"
+"        least recently used copies are removed first. An empty value\n"
+"        (--command '') restores that setting's default.\n"
+"    transcoder reset\n"
+"        Restores every transcoder setting to its default.\n"
+"    cache stats\n"
+"        Prints the cache directory, its number of copies, their bytes and\n"
+"        the limit. Copies are named after their source's device, inode,\n"
+"        size and mtime: a changed source never gets its old copy.\n"
+"    cache clear\n"
+"        Removes every cached copy, also while mediafsd runs: readers that\n"
+"        have a copy open keep reading it; the next open transcodes again.\n"
+"        Only files named like copies are ever removed.\n"
 "\n"
 "OPTIONS\n"
 "    --db DB        the policy database (required but for stats)\n"
 "    --source DIR   the SOURCE directory the daemon serves; default: the one\n"
 "                   the daemon recorded in DB when it last started\n"
-"    --json         print data as JSON (app list, check, scan, stats)\n"
+"    --json         print data as JSON (app list, check, scan, stats,\n"
+"                   transcoder show, cache stats)\n"
 "    --uid UID, --package PKG, --hevc, --no-hevc, --write   as above\n"
+"    --command CMD, --cache-dir DIR, --cache-max-bytes N    as above\n"
 "    -h, --help     this text\n"
 "    Options may come before or after the command words.\n"
 "\n"
@@ -104,7 +149,10 @@ static const char help_text[] =
 "    mediactl --db /var/lib/mediafs/policy.db app add --uid 10123 --package org.gallery\n"
 "    mediactl --db /var/lib/mediafs/policy.db grant 10123 READ_MEDIA_IMAGES\n"
 "    mediactl --db /var/lib/mediafs/policy.db check 10123 /mnt/media/0/DCIM/a.jpg\n"
-"    mediactl stats /mnt/media --json\n";
+"    mediactl stats /mnt/media --json\n"
+"    mediactl --db /var/lib/mediafs/policy.db app set --package org.player --no-hevc\n"
+"    mediactl --db /var/lib/mediafs/policy.db transcoder set --cache-max-bytes 512M\n"
+"    mediactl --db /var/lib/mediafs/policy.db cache stats --json\n";
 
 int cli_fail(int code, const char *fmt, ...)
 {
@@ -170,6 +218,9 @@ static const struct option_spec option_specs[] = {
 	{ "--db", OPT_DB, 1 }, { "--source", OPT_SOURCE, 1 }, { "--json", OPT_JSON, 0 },
 	{ "--uid", OPT_UID, 1 }, { "--package", OPT_PACKAGE, 1 },
 	{ "--no-hevc", OPT_NO_HEVC, 0 }, { "--hevc", OPT_HEVC, 0 }, { "--write", OPT_WRITE, 0 },
+	{ "--command", OPT_COMMAND, 1 }, { "--cache-dir", OPT_CACHE_DIR, 1 },
+	{ "--cache-max-bytes", OPT_CACHE_MAX_BYTES, 1 },
+	{ "--context", OPT_CONTEXT, 1 },
 };
 
 static void store_option(struct cli *cli, enum cli_option bit, const char *value)
@@ -180,6 +231,10 @@ static void store_option(struct cli *cli, enum cli_option bit, const char *value
 	case OPT_UID: cli->uid_arg = value; break;
 	case OPT_PACKAGE: cli->package = value; break;
 	case OPT_JSON: cli->json = 1; break;
+	case OPT_COMMAND: cli->command = value; break;
+	case OPT_CACHE_DIR: cli->cache_dir = value; break;
+	case OPT_CACHE_MAX_BYTES: cli->cache_max_bytes = value; break;
+	case OPT_CONTEXT: cli->context = value; break;
 	default: break;
 	}
 	cli->given |= bit;
@@ -253,13 +308,16 @@ static int run_revoke_file(struct cli *cli) { return cmd_grant_file(cli, 1); }
 
 static const struct command commands[] = {
 	{ "app", 2, 2, OPT_JSON | OPT_UID | OPT_PACKAGE | OPT_HEVC | OPT_NO_HEVC, run_app },
-	{ "grant", 3, 3, 0, run_grant },
+	{ "grant", 3, 3, OPT_CONTEXT, run_grant },
 	{ "revoke", 3, 3, 0, run_revoke },
 	{ "grant-file", 3, 3, OPT_WRITE, run_grant_file },
 	{ "revoke-file", 3, 3, 0, run_revoke_file },
 	{ "check", 3, 3, OPT_WRITE | OPT_JSON, cmd_check },
 	{ "scan", 1, 2, OPT_JSON, cmd_scan },
 	{ "stats", 2, 2, OPT_JSON, cmd_stats },
+	{ "transcoder", 2, 2, OPT_JSON | OPT_COMMAND | OPT_CACHE_DIR | OPT_CACHE_MAX_BYTES,
+	  cmd_transcoder },
+	{ "cache", 2, 2, OPT_JSON, cmd_cache },
 };
 
 static const char *option_name(unsigned bit)

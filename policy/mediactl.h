@@ -25,6 +25,10 @@ enum cli_option {
 	OPT_NO_HEVC = 1 << 5,
 	OPT_HEVC = 1 << 6,
 	OPT_WRITE = 1 << 7,
+	OPT_COMMAND = 1 << 8,
+	OPT_CACHE_DIR = 1 << 9,
+	OPT_CACHE_MAX_BYTES = 1 << 10,
+	OPT_CONTEXT = 1 << 15,       /* grant --context (SELinux); high bit: no clash */
 };
 
 #define CLI_MAX_WORDS 8
@@ -35,6 +39,10 @@ struct cli {
 	const char *source_arg;      /* --source as given */
 	const char *uid_arg;
 	const char *package;
+	const char *command;         /* transcoder set --command */
+	const char *cache_dir;       /* transcoder set --cache-dir */
+	const char *cache_max_bytes; /* transcoder set --cache-max-bytes, as given */
+	const char *context;         /* grant --context: required SELinux caller context */
 	int json;
 	const char *words[CLI_MAX_WORDS];  /* subcommand and positional arguments */
 	int word_count;
@@ -72,5 +80,7 @@ int cmd_grant_file(struct cli *cli, int revoke);
 int cmd_check(struct cli *cli);
 int cmd_scan(struct cli *cli);
 int cmd_stats(struct cli *cli);
+int cmd_transcoder(struct cli *cli);
+int cmd_cache(struct cli *cli);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/context_match.h"
 #include "policy/engine.h"
 #include "policy/mediactl.h"
 
@@ -210,11 +211,26 @@ int cmd_grant(struct cli *cli, int revoke)
 		return cli_fail(EXIT_USAGE, "invalid uid '%s'", cli->words[1]);
 	if (policy_permission_from_name(perm, &bit) < 0)
 		return cli_fail(EXIT_USAGE, "unknown permission '%s' (see --help)", perm);
+	if (cli->context && !policy_context_valid(cli->context))
+		return cli_fail(EXIT_USAGE, "invalid SELinux context '%s'", cli->context);
 	rc = cli_open_db(cli);
 	if (rc != EXIT_OK)
 		return rc;
+	/* Ordered so the daemon never sees a grant wider than asked: a new
+	 * condition lands before the permission, old ones go after it. */
+	if (!revoke && cli->context) {
+		if (db_app_get(cli->conn, uid, &(struct db_app){ 0 }) == -ENOENT)
+			return cli_fail(EXIT_FAILED, "no app with uid %u (app add first)", (unsigned)uid);
+		rc = db_permission_context_add(cli->conn, uid, perm, cli->context);
+		if (rc < 0)
+			return cli_fail(EXIT_FAILED, "recording the context: %s", strerror(-rc));
+	}
 	rc = revoke ? db_permission_remove(cli->conn, uid, perm)
 	            : db_permission_add(cli->conn, uid, perm);
+	if (rc == 0 && !cli->context)
+		rc = db_permission_context_clear(cli->conn, uid, perm);
+	if (rc == -ENOENT && revoke)
+		db_permission_context_clear(cli->conn, uid, perm);
 	if (rc == -ENOENT && revoke)
 		return cli_fail(EXIT_FAILED, "uid %u does not hold %s", (unsigned)uid, perm);
 	if (rc == -ENOENT)

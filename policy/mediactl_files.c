@@ -92,6 +92,8 @@ static int add_permission(const char *name, void *ctx)
  */
 static int refresh_index(struct cli *cli, const char *relpath, const struct stat *st)
 {
+	struct scan_service_config config;
+	struct scan_service *scanner = NULL;
 	struct db_file rec;
 	int source_fd, rc = ensure_indexed(cli, relpath, st);
 
@@ -103,7 +105,12 @@ static int refresh_index(struct cli *cli, const char *relpath, const struct stat
 	source_fd = open(cli->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (source_fd < 0)
 		return -errno;
-	rc = media_index_scan(cli->conn, source_fd, relpath, NULL);
+	rc = scan_service_default_config(&config);
+	if (rc == 0)
+		rc = scan_service_start(&config, &scanner);
+	if (rc == 0)
+		rc = media_index_scan(scanner, cli->conn, source_fd, relpath, NULL);
+	scan_service_stop(scanner);
 	close(source_fd);
 	return rc;
 }

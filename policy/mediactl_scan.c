@@ -23,6 +23,7 @@
 struct scan {
 	struct cli *cli;
 	int source_fd;
+	struct scan_service *scanner;   /* the sandboxed media parsers */
 	int64_t generation;
 	int in_batch;
 	long files, added, changed, removed, scanned;
@@ -75,7 +76,8 @@ static int index_file(struct scan *scan, const char *relpath, const struct stat 
 	 * file parses nothing. */
 	if (rc == 0 && !rec.pending && rec.media_type != MEDIA_OTHER &&
 	    media_index_is_stale(&rec, st)) {
-		rc = media_index_scan(scan->cli->conn, scan->source_fd, relpath, NULL);
+		rc = media_index_scan(scan->scanner, scan->cli->conn, scan->source_fd, relpath,
+		                      NULL);
 		if (rc == -ENOENT)
 			rc = 0; /* gone meanwhile: the next scan drops it */
 		else if (rc == 0)
@@ -204,7 +206,14 @@ int cmd_scan(struct cli *cli)
 		rc = cli_fail(EXIT_FAILED, "%s: %s", cli->words[1], strerror(errno));
 		goto out;
 	}
-	rc = db_scan_generation_next(cli->conn, &scan.generation);
+	{
+		struct scan_service_config config;
+		rc = scan_service_default_config(&config);
+		if (rc == 0)
+			rc = scan_service_start(&config, &scan.scanner);
+	}
+	if (rc == 0)
+		rc = db_scan_generation_next(cli->conn, &scan.generation);
 	if (rc == 0)
 		rc = walk(&scan, dir_fd, relpath, sizeof(relpath));
 	if (rc == 0)
@@ -227,6 +236,7 @@ int cmd_scan(struct cli *cli)
 		       "%ld parsed for location and codec\n",
 		       scan.files, scan.added, scan.changed, scan.removed, scan.scanned);
 out:
+	scan_service_stop(scan.scanner);
 	close(scan.source_fd);
 	return rc;
 }

@@ -50,7 +50,12 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 
 LOGDIR="$(mktemp -d /tmp/mediafs-test.XXXXXX)"
+chmod 755 "$LOGDIR"
 echo "test.sh: logs in $LOGDIR"
+# The end-to-end trees and mount points of this run, traversable by the
+# test uids; only mounts below it are ever cleaned up by this script.
+export MEDIAFS_IT_TMP="$LOGDIR/e2e"
+mkdir -m 755 "$MEDIAFS_IT_TMP"
 
 # ---------------------------------------------------------------- 1. deps
 step "install dependencies"
@@ -148,10 +153,9 @@ print(p, f)
 PYEOF
 )
 add "${ip:-0}" "${if_:-1}" "integration (pytest)"
-# never leave a test mount behind, whatever happened
-for mp in $(awk '$5 ~ "^/tmp/mediafs-it-" {print $5}' /proc/self/mountinfo | sort -r); do
-	umount -l "$mp" 2>/dev/null || true
-done
+# never leave a mount of this run behind, whatever happened
+awk -v p="$MEDIAFS_IT_TMP/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+	while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
 
 # ---------------------------------------------------------------- 5. fuzzers
 if [[ -f "$ROOT/media/fuzz/run_fuzzers.sh" ]]; then

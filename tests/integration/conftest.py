@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 
 import pytest
 
@@ -56,6 +57,41 @@ def check_environment():
     os.chdir("/")  # never keep a cwd inside a mount
 
 
+# Per-test limit; MEDIAFS_IT_WATCHDOG overrides it (0: off), a test may ask
+# for more with @pytest.mark.watchdog(seconds).
+WATCHDOG_SECONDS = float(os.environ.get("MEDIAFS_IT_WATCHDOG", "240"))
+
+
+@pytest.fixture(autouse=True)
+def watchdog(request):
+    """A hung daemon must fail the test, not hang the suite: past the limit
+    (function-scope set-up, test and teardown) the FUSE connections of this
+    process's test mounts are aborted and its daemons killed, which unblocks
+    whatever waits on them; the test then fails here."""
+    limit = WATCHDOG_SECONDS
+    marker = request.node.get_closest_marker("watchdog")
+    if marker and limit:
+        limit = max(limit, float(marker.args[0]))
+    if not limit:
+        yield
+        return
+    fired = threading.Event()
+
+    def fire():
+        fired.set()
+        mfs.emergency_abort()
+
+    timer = threading.Timer(limit, fire)
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
+    mfs.reap_stragglers()
+    if fired.is_set():
+        pytest.fail(f"watchdog: the test ran longer than {limit}s; its FUSE "
+                    "connections were aborted and its daemons killed", pytrace=False)
+
+
 @pytest.fixture
 def tree():
     base, src, mnt = mfs.make_tree()
@@ -75,6 +111,7 @@ def _stop_and_check(d):
             f"{d.mountpoint} still mounted after mediafsd exited; log:\n{log}"
     finally:
         d.cleanup()
+        mfs.reap_stragglers()
 
 
 class DaemonFactory:

@@ -122,12 +122,17 @@ def world_tmp_base():
     return base
 
 
+TREE_PREFIX = "mfs-e2e-"
+MY_TREES = []  # every tree this test process made: the only ones it may force-clean
+
+
 def make_tree():
     """Returns (base, source, mountpoint): fresh dirs, all 0755, owned by root.
     SOURCE and MOUNTPOINT have different parents so that '..' tests can tell
     them apart: base/s/src and base/m/mnt."""
-    base = tempfile.mkdtemp(prefix="mediafs-it-", dir=world_tmp_base())
+    base = tempfile.mkdtemp(prefix=TREE_PREFIX, dir=world_tmp_base())
     os.chmod(base, 0o755)
+    MY_TREES.append(base)
     src = os.path.join(base, "s", "src")
     mnt = os.path.join(base, "m", "mnt")
     for d in (os.path.join(base, "s"), src, os.path.join(base, "m"), mnt):
@@ -150,10 +155,48 @@ class DaemonError(AssertionError):
     pass
 
 
+STARTED = []  # every mediafsd Popen this test process started
+
+
+def emergency_abort():
+    """The watchdog's last resort when a test hangs in the file system: abort
+    the FUSE connection of every mount in a tree this process made (every
+    blocked request then fails with ENOTCONN) and SIGKILL every foreground
+    daemon it started and every background one serving one of its trees.
+    Never touches anyone else's mounts or daemons."""
+    mine = tuple(t + "/" for t in MY_TREES)
+    for e in mountinfo():
+        if e["mountpoint"].startswith(mine) and e["fstype"].startswith("fuse"):
+            minor = e["dev"].split(":")[1]
+            try:
+                with open(f"/sys/fs/fuse/connections/{minor}/abort", "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+    for p in STARTED:
+        if p.poll() is None:
+            p.kill()
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and os.path.basename(argv[0]) == b"mediafsd" and \
+                    any(a.startswith(os.fsencode(m)) for a in argv for m in mine):
+                try:
+                    os.kill(int(d), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
 class Daemon:
     """One foreground mediafsd process serving SOURCE at MOUNTPOINT."""
 
-    def __init__(self, source, mountpoint, args=(), log_path=None, foreground_flag="-f"):
+    def __init__(self, source, mountpoint, args=(), log_path=None, foreground_flag="-f",
+                 wrapper=()):
+        self.wrapper = list(wrapper)  # e.g. ["prlimit", "--nofile=1024:4096"]: execs mediafsd
         self.source = source
         self.mountpoint = mountpoint
         self.args = list(args)
@@ -165,7 +208,7 @@ class Daemon:
     @property
     def argv(self):
         fg = [self.foreground_flag] if self.foreground_flag else []
-        return [mediafsd()] + fg + self.args + [self.source, self.mountpoint]
+        return self.wrapper + [mediafsd()] + fg + self.args + [self.source, self.mountpoint]
 
     def log(self):
         try:
@@ -181,6 +224,7 @@ class Daemon:
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=logf, start_new_session=True)
+        STARTED.append(self.proc)
         deadline = time.monotonic() + timeout
         while not is_fuse_mounted(self.mountpoint):
             rc = self.proc.poll()
@@ -295,7 +339,7 @@ def app_copy(path):
     and checkouts may live under /root (0700), where apps cannot reach them;
     an app that fails to exec a tool proves nothing."""
     if path not in _app_copies:
-        d = tempfile.mkdtemp(prefix="mediafs-it-bin-", dir=world_tmp_base())
+        d = tempfile.mkdtemp(prefix=TREE_PREFIX + "bin-", dir=world_tmp_base())
         os.chmod(d, 0o755)
         dst = os.path.join(d, os.path.basename(path))
         shutil.copy2(path, dst)
@@ -382,6 +426,35 @@ class _Chan:
         return pickle.loads(self._read_exact(n, deadline))
 
 
+_stragglers = []
+
+
+def _reap_pid(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            return True
+        if time.monotonic() > deadline:
+            _stragglers.append(pid)
+            return False
+        time.sleep(0.01)
+
+
+def reap_stragglers(timeout=10):
+    """Reaps children that could not exit earlier (call once daemons are gone)."""
+    for pid in list(_stragglers):
+        _stragglers.remove(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _reap_pid(pid, timeout)
+
+
 class Spawned:
     """A forked child running fn(chan, *args) as uid/gid with no supplementary
     groups. The parent talks to it with send()/recv(); result() returns fn's
@@ -435,11 +508,15 @@ class Spawned:
             raise AssertionError(f"app uid {self.uid} finished early with {msg[1]!r}")
         return msg
 
-    def _reap(self):
+    def _reap(self, timeout=30):
+        """Closes the channel and reaps the child within `timeout` seconds.
+        A child that cannot exit is stuck in an unanswered FUSE request
+        (closing a file waits uninterruptibly for FLUSH): it is left for
+        reap_stragglers() once the daemon is gone, and False returned."""
         os.close(self.chan.rfd)
         os.close(self.chan.wfd)
-        os.waitpid(self.pid, 0)
-        self.pid = None
+        pid, self.pid = self.pid, None
+        return _reap_pid(pid, timeout)
 
     def _raise_final(self):
         kind = self._final[0]
@@ -455,17 +532,20 @@ class Spawned:
                 if isinstance(msg, tuple) and len(msg) == 2 and msg[0] == self._EXIT:
                     self._final = msg[1]
                     break
-            self._reap()
+            if not self._reap():
+                raise AssertionError(f"app uid {self.uid} finished but could not exit within "
+                                     "30 s (stuck in an unanswered FUSE request)")
         self._raise_final()
         return self._final[1]
 
     def kill(self):
+        """SIGKILL and reap (bounded: see _reap)."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self._reap()
+            self._reap(timeout=5)
 
 
 def run_as(uid, fn, *args, gid=None, groups=(), umask=0o022, timeout=120):

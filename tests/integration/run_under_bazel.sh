@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the end-to-end suite as //tests:integration: finds mediafsd and
 # mediactl in the runfiles tree and hands them to pytest.
-set -euo pipefail
+set -uo pipefail
 
 runfiles="${TEST_SRCDIR:?must run under bazel test}/${TEST_WORKSPACE:-mediafs}"
 export MEDIAFSD="$runfiles/daemon/mediafsd"
@@ -10,9 +10,18 @@ export PYTHONDONTWRITEBYTECODE=1
 for b in "$MEDIAFSD" "$MEDIACTL"; do
 	[[ -x "$b" ]] || { echo "run_under_bazel.sh: $b missing from runfiles" >&2; exit 1; }
 done
-# Mount points and trees must be traversable by the test uids; TEST_TMPDIR
-# lives under /root, so the suite uses /tmp (MEDIAFS_IT_TMP).
-export MEDIAFS_IT_TMP="${MEDIAFS_IT_TMP:-/tmp}"
-cd "$runfiles/tests/integration"
-exec /usr/bin/python3 -m pytest -v -p no:cacheprovider \
+# Trees and mount points must be traversable by the test uids; TEST_TMPDIR
+# lives under /root (0700), so this run gets its own directory in /tmp, and
+# only mounts below it are cleaned up afterwards.
+MEDIAFS_IT_TMP="$(mktemp -d /tmp/mfs-bazel-e2e.XXXXXX)" || exit 1
+chmod 755 "$MEDIAFS_IT_TMP"
+export MEDIAFS_IT_TMP
+cleanup() {
+	awk -v p="$MEDIAFS_IT_TMP/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+		while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
+	rm -rf "$MEDIAFS_IT_TMP"
+}
+trap cleanup EXIT
+cd "$runfiles/tests/integration" || exit 1
+/usr/bin/python3 -m pytest -v -p no:cacheprovider \
 	--junitxml="${XML_OUTPUT_FILE:-$TEST_TMPDIR/junit.xml}" .

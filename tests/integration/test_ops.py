@@ -13,6 +13,7 @@ import mmap
 import os
 import socket
 import stat
+import time
 
 import pytest
 
@@ -954,6 +955,66 @@ def test_flock_blocking_waiter_gets_lock(mount):
         holder.kill()
         if waiter:
             waiter.kill()
+
+
+@pytest.mark.parametrize("threads,waiters", [(["--threads", "1"], 1), ([], 20)],
+                         ids=["threads1", "default16"])
+def test_blocked_flock_waiters_do_not_freeze_the_mount(tree, daemon_factory, threads, waiters):
+    """Apps blocked in flock(LOCK_EX) wait for the holder; they must not take
+    the daemon down with them: other files stay usable, the holder can
+    unlock, and every waiter then gets the lock. (--threads bounds the
+    daemon's workers; 20 waiters exceed the default 16.)"""
+    base, src, mnt = tree
+    for name in ("lockme", "other"):
+        with open(os.path.join(src, name), "w") as f:
+            f.write(name)
+        os.chmod(os.path.join(src, name), 0o666)
+    daemon_factory.start(src, mnt, threads)
+    p = os.path.join(mnt, "lockme")
+    holder = mfs.Spawned(A, _holder, p, fcntl.LOCK_EX)
+    ws = []
+    try:
+        assert holder.recv() == "locked"
+
+        def wait_lock(ch):
+            fd = os.open(p, os.O_RDONLY)
+            ch.send("waiting")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            ch.send("got it")
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            return True
+
+        for _ in range(waiters):
+            ws.append(mfs.Spawned(B, wait_lock))
+        for i, w in enumerate(ws):
+            try:
+                assert w.recv(timeout=10) == "waiting"
+            except TimeoutError:
+                raise AssertionError(f"waiter {i} of {waiters} could not even open the file "
+                                     f"within 10 s (options {threads})")
+        time.sleep(0.5)  # let every waiter block in the daemon
+        try:
+            got = run_as(A, read_file, os.path.join(mnt, "other"), timeout=10)
+        except TimeoutError:
+            raise AssertionError(f"with {waiters} blocked flock waiter(s) and options {threads},"
+                                 f" reading an unrelated file hung for 10 s")
+        assert got == b"other"
+        holder.send("unlock")
+        try:
+            assert holder.recv(timeout=10) == "unlocked"
+        except TimeoutError:
+            raise AssertionError(f"the lock holder's flock(LOCK_UN) hung for 10 s with {waiters}"
+                                 f" blocked waiter(s), options {threads}")
+        for w in ws:
+            assert w.recv(timeout=20) == "got it", "a waiter never got the lock"
+            assert w.result(timeout=10) is True
+        holder.send("close")
+        assert holder.result() == "done"
+    finally:
+        for w in ws:
+            w.kill()
+        holder.kill()
 
 
 # ------------------------------------------------------------------ refused by design

@@ -18,12 +18,15 @@
 
 #include "daemon/access.h"
 #include "db/db.h"
+#include "index/scan_service.h"
+#include <selinux/selinux.h>
 
 struct fixture {
 	char source[512];
 	char db_path[512];
 	int source_fd;
 	struct access_state *st;
+	struct scan_service *scanner;   /* the sandboxed media parsers */
 	struct db_conn *cli;   /* the "mediactl" connection */
 };
 
@@ -52,6 +55,12 @@ static int setup(void **state)
 	assert_int_equal(db_app_add(f->cli, 10020, "com.gallery", 0), 0);
 	if (access_open(f->db_path, f->source_fd, f->source, &f->st, &errmsg) != 0)
 		fail_msg("access_open: %s", errmsg);
+	{
+		struct scan_service_config config;
+		assert_int_equal(scan_service_default_config(&config), 0);
+		assert_int_equal(scan_service_start(&config, &f->scanner), 0);
+		access_use_scanner(f->st, f->scanner);
+	}
 	*state = f;
 	return 0;
 }
@@ -61,6 +70,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	access_close(f->st);
+	scan_service_stop(f->scanner);
 	db_close(f->cli);
 	close(f->source_fd);
 	free(f);
@@ -173,6 +183,61 @@ static void test_create_pending_close_and_permissions(void **state)
 	assert_string_equal(res.rule, "file-grant-write");
 }
 
+/*
+ * Context conditions, through the glue, on a machine where SELinux may be
+ * off: the caller's context cannot be read then, so a restricted permission
+ * must not hold (fail closed) while unrestricted ones and owners are intact.
+ */
+static void test_context_conditions_fail_closed_without_a_context(void **state)
+{
+	struct fixture *f = *state;
+	const struct access_caller gallery_now = { 10020, 10020, getpid() };
+	struct access_result res;
+	struct stat st = make_file(f, "0/DCIM/c.jpg"), vst = make_file(f, "0/Movies/v.mp4");
+
+	assert_int_equal(access_note_created(f->st, &cam, "0/DCIM/c.jpg", &st), 0);
+	assert_int_equal(access_note_closed_after_write(f->st, "0/DCIM/c.jpg", &st), 0);
+	assert_int_equal(db_permission_add(f->cli, 10020, "READ_MEDIA_IMAGES"), 0);
+	assert_int_equal(db_permission_add(f->cli, 10020, "READ_MEDIA_VIDEO"), 0);
+	assert_int_equal(db_permission_context_add(f->cli, 10020, "READ_MEDIA_IMAGES",
+	                                           "untrusted_app"), 0);
+	/* Off by default: the condition is not even read. */
+	res = check(f, &gallery_now, "0/DCIM/c.jpg", &st, ACCESS_OP_READ);
+	assert_int_equal(res.verdict, ACCESS_PLAIN);
+	access_use_caller_contexts(f->st, 1);
+	if (is_selinux_enabled() <= 0) {
+		res = check(f, &gallery_now, "0/DCIM/c.jpg", &st, ACCESS_OP_READ);
+		assert_int_equal(res.verdict, ACCESS_DENY);
+		res = check(f, &gallery_now, "0/Movies/v.mp4", &vst, ACCESS_OP_READ);
+		assert_int_equal(res.verdict, ACCESS_PLAIN);  /* no condition on video */
+		res = check(f, &cam, "0/DCIM/c.jpg", &st, ACCESS_OP_READ);
+		assert_string_equal(res.rule, "owner");
+	}
+	/* Lifting the condition restores the permission on the next check. */
+	assert_int_equal(db_permission_context_clear(f->cli, 10020, "READ_MEDIA_IMAGES"), 0);
+	res = check(f, &gallery_now, "0/DCIM/c.jpg", &st, ACCESS_OP_READ);
+	assert_int_equal(res.verdict, ACCESS_PLAIN);
+}
+
+/* A database deleted under the daemon fails every check closed (-EIO), and
+ * no thread recreates an empty one at its path. */
+static void test_deleted_database_fails_closed(void **state)
+{
+	struct fixture *f = *state;
+	struct access_result res;
+	struct stat st = make_file(f, "0/DCIM/d.jpg"), gone;
+	char path[600];
+
+	check(f, &cam, "0/DCIM/d.jpg", &st, ACCESS_OP_SEE);
+	assert_int_equal(unlink(f->db_path), 0);
+	snprintf(path, sizeof(path), "%s-wal", f->db_path);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", f->db_path);
+	unlink(path);
+	assert_int_equal(access_check(f->st, &cam, "0/DCIM/d.jpg", &st, ACCESS_OP_SEE, &res), -EIO);
+	assert_int_equal(stat(f->db_path, &gone), -1);
+}
+
 static void test_redaction_from_index(void **state)
 {
 	struct fixture *f = *state;
@@ -266,6 +331,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_reports_corrupt_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_pending_close_and_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redaction_from_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context_conditions_fail_closed_without_a_context,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deleted_database_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_files_indexed_without_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_and_remove_keep_the_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_present_attr, setup, teardown),

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# policy_bench.sh - what mediafs's policy costs, and how fast redacted reads
+# are. Run as root (part of tests/bench/bench.sh, or alone):
+#
+#   tests/bench/policy_bench.sh                 (~3 minutes)
+#   BENCH_QUICK=1 tests/bench/policy_bench.sh   (~1 minute)
+#
+# 1. Per-open cost: 100,000 indexed images and 1,000 registered apps; a
+#    gallery app (READ_MEDIA_IMAGES) opens+closes and stats random files
+#    through mediafsd with the policy, and through the same daemon with
+#    --bench-allow-all (every check short-circuited, same cache timeouts).
+#    Posix mode (no database, kernel-cached names) is shown for reference:
+#    the difference is what uncached names cost.
+# 2. Redacted reads: a large JPEG with a GPS position, read by that gallery
+#    app (it gets the redacted view) with fio, next to native, bindfs and
+#    mediafsd --no-passthrough reading the same file unredacted.
+# A benchmark, not a test: it fails only when it cannot run.
+set -euo pipefail
+exec </dev/null
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+	DIRS=10 APPS=100 SECS=1 BIG=64M RUNTIME=2
+else
+	DIRS=100 APPS=1000 SECS=3 BIG=256M RUNTIME=5
+fi
+FILES=1000
+GALLERY=10001
+BENCH_DIR="${BENCH_DIR:-/var/tmp}"
+
+die() { echo "policy_bench.sh: $*" >&2; exit 1; }
+[[ "$(id -u)" == 0 ]] || die "run as root"
+for tool in fio bindfs cc ffmpeg exiftool setpriv; do
+	command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
+done
+if [[ -z "${MEDIAFSD_PREBUILT:-}" ]]; then
+	(cd "$ROOT" && bazel build --color=no --curses=no --noshow_progress \
+		//daemon:mediafsd //policy:mediactl) || die "build failed"
+fi
+MEDIAFSD="${MEDIAFSD:-$ROOT/bazel-bin/daemon/mediafsd}"
+MEDIACTL="${MEDIACTL:-$ROOT/bazel-bin/policy/mediactl}"
+
+WORK="$(mktemp -d "$BENCH_DIR/mediafs-policy-bench.XXXXXX")"
+chmod 755 "$WORK"
+SRC="$WORK/src" DB="$WORK/policy.db"
+declare -a MOUNTS=() PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$pid" 2>/dev/null || true; done
+	for m in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+		grep -q " $m " /proc/self/mounts && umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+[[ -n "${BENCH_KEEP_LOG:-}" ]] && trap 'cp "$WORK/daemons.log" "$BENCH_KEEP_LOG" 2>/dev/null; cleanup' EXIT
+
+as_gallery() { setpriv --reuid "$GALLERY" --regid "$GALLERY" --clear-groups "$@"; }
+mounted() { grep -q " $1 fuse" /proc/self/mounts; }
+start_daemon() { # start_daemon MOUNTPOINT ARGS...
+	local mnt=$1; shift
+	mkdir -p "$mnt"
+	"$MEDIAFSD" -f "$@" "$SRC" "$mnt" 2>>"$WORK/daemons.log" &
+	PIDS+=($!)
+	MOUNTS+=("$mnt")
+	for _ in $(seq 200); do mounted "$mnt" && return 0; sleep 0.05; done
+	die "mediafsd did not mount $mnt ($*): $(tail -3 "$WORK/daemons.log")"
+}
+
+echo "policy_bench.sh: $((DIRS * FILES)) files, $APPS apps, in $WORK"
+cc -O2 -Wall -o "$WORK/policybench" "$ROOT/tests/bench/policybench.c"
+/usr/bin/python3 - "$SRC/0/DCIM/bench" "$DIRS" "$FILES" <<'PY'
+import os, sys
+base, dirs, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for d in range(dirs):
+    p = os.path.join(base, "d%02d" % d)
+    os.makedirs(p, exist_ok=True)
+    for f in range(files):
+        open(os.path.join(p, "f%05d.jpg" % f), "wb").close()
+PY
+chmod -R a+rX "$SRC"
+for ((i = 0; i < APPS; i++)); do
+	echo "INSERT INTO apps(uid, package) VALUES($((10000 + i)), 'com.bench.app$i');"
+done > "$WORK/apps.sql"
+"$MEDIACTL" --db "$DB" app list >/dev/null   # creates and migrates the database
+sqlite3 "$DB" "BEGIN; $(cat "$WORK/apps.sql") COMMIT;"
+"$MEDIACTL" --db "$DB" grant "$GALLERY" READ_MEDIA_IMAGES
+"$MEDIACTL" --db "$DB" --source "$SRC" scan >/dev/null
+
+start_daemon "$WORK/m_posix"
+start_daemon "$WORK/m_policy" --db "$DB"
+start_daemon "$WORK/m_allow" --db "$DB" --bench-allow-all
+
+declare -A RATE
+for op in openclose stat; do
+	for t in posix policy allow; do
+		RATE[$op.$t]="$(as_gallery "$WORK/policybench" "$op" "$WORK/m_$t/0/DCIM/bench" \
+			"$DIRS" "$FILES" "$SECS")" || die "policybench $op on $t failed"
+	done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+echo
+echo "Policy cost per request ($((DIRS * FILES)) indexed files, $APPS apps, as an app with READ_MEDIA_IMAGES)"
+printf '%-12s %14s %16s %16s %14s %14s\n' workload "posix mode/s" "policy off/s" "policy on/s" "on/off" "on/posix"
+for op in openclose stat; do
+	printf '%-12s %14s %16s %16s %14s %14s\n' "$op" "${RATE[$op.posix]}" "${RATE[$op.allow]}" \
+		"${RATE[$op.policy]}" "$(ratio "${RATE[$op.policy]}" "${RATE[$op.allow]}")" \
+		"$(ratio "${RATE[$op.policy]}" "${RATE[$op.posix]}")"
+done
+
+# ---------------------------------------------------------------- redacted reads
+mkdir -p "$SRC/0/Pictures"
+ffmpeg -loglevel error -f lavfi -i testsrc=size=320x240 -frames:v 1 "$WORK/geo.jpg"
+exiftool -q -overwrite_original -GPSLatitude=48.8584 -GPSLatitudeRef=N -GPSLongitude=2.2945 \
+	-GPSLongitudeRef=E "$WORK/geo.jpg"
+# A large image: the JPEG, then filler after its end marker (readers ignore it).
+cp "$WORK/geo.jpg" "$SRC/0/Pictures/big.jpg"
+head -c "$BIG" /dev/urandom >> "$SRC/0/Pictures/big.jpg"
+chmod 644 "$SRC/0/Pictures/big.jpg"
+start_daemon "$WORK/m_server" --no-passthrough
+mkdir -p "$WORK/m_bindfs"
+bindfs --no-allow-other -o allow_other "$SRC" "$WORK/m_bindfs"
+MOUNTS+=("$WORK/m_bindfs")
+as_gallery "$MEDIACTL" --help >/dev/null 2>&1 || true
+"$MEDIACTL" --db "$DB" check "$GALLERY" "$SRC/0/Pictures/big.jpg" | head -1
+
+fio_bw() { # fio_bw FILE RW BS DIRECT -> MiB/s
+	as_gallery fio --name=r --filename="$1" --readonly --rw="$2" --bs="$3" --direct="$4" \
+		--ioengine=psync --runtime="$RUNTIME" --time_based --output-format=terse \
+		--terse-version=3 2>>"$WORK/fio.log" | awk -F';' '{ printf "%.1f", $7 / 1024 }'
+}
+declare -A BW
+declare -A PATH_OF=([native]="$SRC" [redacted]="$WORK/m_policy" [server]="$WORK/m_server"
+	[bindfs]="$WORK/m_bindfs")
+for w in "read 1M 1" "randread 4k 1" "read 1M 0" "randread 4k 0"; do
+	set -- $w
+	for t in native redacted server bindfs; do
+		BW[$w.$t]="$(fio_bw "${PATH_OF[$t]}/0/Pictures/big.jpg" "$1" "$2" "$3")"
+	done
+done
+echo
+echo "Redacted reads ($BIG JPEG with GPS, as the gallery app: MiB/s and ratio to native)"
+printf '%-22s %16s %18s %22s %16s %12s\n' workload native "redacted view" "--no-passthrough" bindfs "red/bindfs"
+for w in "read 1M 1" "randread 4k 1" "read 1M 0" "randread 4k 0"; do
+	set -- $w
+	label="$1 $2 $([[ $3 == 1 ]] && echo O_DIRECT || echo warm)"
+	printf '%-22s %16s %11s (%4s) %15s (%4s) %9s (%4s) %12s\n' "$label" "${BW[$w.native]}" \
+		"${BW[$w.redacted]}" "$(ratio "${BW[$w.redacted]}" "${BW[$w.native]}")" \
+		"${BW[$w.server]}" "$(ratio "${BW[$w.server]}" "${BW[$w.native]}")" \
+		"${BW[$w.bindfs]}" "$(ratio "${BW[$w.bindfs]}" "${BW[$w.native]}")" \
+		"$(ratio "${BW[$w.redacted]}" "${BW[$w.bindfs]}")"
+done
