@@ -195,6 +195,7 @@ static int gather_file(struct access_state *st, struct db_conn *conn, const char
 		rec.mtime_ns = mtime_ns_of(file_st);
 		rec.media_size = -1;
 		rec.media_mtime_ns = -1;
+		db_end_read(conn); /* writes run outside the read transaction */
 		rc = db_file_add_if_absent(conn, relpath, &rec);
 		if (rc == 0)  /* another thread indexed it first: read theirs */
 			rc = db_file_get(conn, relpath, &rec);
@@ -204,6 +205,7 @@ static int gather_file(struct access_state *st, struct db_conn *conn, const char
 		return rc;
 	} else if (!rec.pending && (rec.size != file_st->st_size ||
 	                            rec.mtime_ns != mtime_ns_of(file_st))) {
+		db_end_read(conn);
 		rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
@@ -211,6 +213,7 @@ static int gather_file(struct access_state *st, struct db_conn *conn, const char
 	if (!rec.pending && rec.media_type != MEDIA_OTHER &&
 	    media_index_is_stale(&rec, file_st)) {
 		struct media_index_result found;
+		db_end_read(conn);
 		rc = media_index_scan(st->scanner, conn, st->source_fd, relpath, &found);
 		if (rc < 0)
 			return rc;
@@ -317,6 +320,27 @@ static int gather(struct access_state *st, const struct access_caller *caller,
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/*
+ * gather() inside one read transaction, so that its queries lock the
+ * database once (the cost that dominated a decision); gather_file() ends
+ * the transaction early when it must write to the index.
+ */
+static int gather_in_one_read(struct access_state *st, const struct access_caller *caller,
+                              const char *relpath, const struct stat *file_st, int is_dir,
+                              struct gathered *g)
+{
+	struct db_conn *conn;
+	int rc = db_pool_conn(st->pool, &conn);
+
+	if (rc == 0)
+		rc = db_begin_read(conn);
+	if (rc < 0)
+		return rc;
+	rc = gather(st, caller, relpath, file_st, is_dir, g);
+	db_end_read(conn);
+	return rc;
+}
+
 static const enum policy_op op_to_policy[] = {
 	[ACCESS_OP_SEE] = POLICY_OP_SEE,
 	[ACCESS_OP_READ] = POLICY_OP_READ,
@@ -361,7 +385,7 @@ int access_check(struct access_state *st, const struct access_caller *caller,
 	if ((unsigned)op >= sizeof(op_to_policy) / sizeof(op_to_policy[0]))
 		return -EINVAL;
 	is_dir = file_st ? S_ISDIR(file_st->st_mode) : (op == ACCESS_OP_MKDIR || op == ACCESS_OP_RMDIR);
-	rc = gather(st, caller, relpath, file_st, is_dir, &g);
+	rc = gather_in_one_read(st, caller, relpath, file_st, is_dir, &g);
 	if (rc < 0)
 		return rc;
 	g.req.op = op_to_policy[op];
@@ -395,23 +419,53 @@ int access_check_rename(struct access_state *st, const struct access_caller *cal
 	return 0;
 }
 
-void access_present_attr(struct access_state *st, const struct access_caller *caller,
-                         const char *relpath, struct stat *file_st)
+/* Rewrites owner and mode of file_st for caller from inputs already gathered. */
+static void present_from(const struct access_caller *caller, const struct gathered *g,
+                         struct stat *file_st)
 {
-	struct gathered g;
-	int mode;
+	int mode = policy_present_mode(&g->req, file_st->st_mode);
 
-	if (st == NULL || policy_is_system_uid(caller->uid))
-		return;
-	/* On a database error the real (root-owned) attributes are shown. */
-	if (gather(st, caller, relpath, file_st, S_ISDIR(file_st->st_mode), &g) < 0)
-		return;
-	mode = policy_present_mode(&g.req, file_st->st_mode);
 	if (mode < 0)
 		return;
 	file_st->st_uid = caller->uid;
 	file_st->st_gid = caller->gid;
 	file_st->st_mode = (file_st->st_mode & ~(mode_t)07777) | (mode_t)mode;
+}
+
+void access_present_attr(struct access_state *st, const struct access_caller *caller,
+                         const char *relpath, struct stat *file_st)
+{
+	struct gathered g;
+
+	if (st == NULL || policy_is_system_uid(caller->uid))
+		return;
+	/* On a database error the real (root-owned) attributes are shown. */
+	if (gather_in_one_read(st, caller, relpath, file_st, S_ISDIR(file_st->st_mode), &g) < 0)
+		return;
+	present_from(caller, &g, file_st);
+}
+
+int access_check_see_present(struct access_state *st, const struct access_caller *caller,
+                             const char *relpath, struct stat *file_st,
+                             struct access_result *res)
+{
+	struct policy_decision decision;
+	struct gathered g;
+	int rc;
+
+	if (st == NULL) {
+		plain_posix(res);
+		return 0;
+	}
+	rc = gather_in_one_read(st, caller, relpath, file_st, S_ISDIR(file_st->st_mode), &g);
+	if (rc < 0)
+		return rc;
+	g.req.op = POLICY_OP_SEE;
+	policy_decide(&g.req, &decision);
+	fill_result(&decision, res);
+	if (decision.verdict != POLICY_DENY && !policy_is_system_uid(caller->uid))
+		present_from(caller, &g, file_st);
+	return 0;
 }
 
 int access_note_created(struct access_state *st, const struct access_caller *caller,

@@ -119,6 +119,15 @@ int access_check_rename(struct access_state *st, const struct access_caller *cal
 void access_present_attr(struct access_state *st, const struct access_caller *caller,
                          const char *relpath, struct stat *file_st);
 
+/*
+ * access_check(ACCESS_OP_SEE) and, when the answer is not DENY,
+ * access_present_attr() on file_st, from one reading of the database.
+ * Same return convention as access_check().
+ */
+int access_check_see_present(struct access_state *st, const struct access_caller *caller,
+                             const char *relpath, struct stat *file_st,
+                             struct access_result *res);
+
 /* Index bookkeeping; each returns 0 or a negative errno (logged, not fatal). */
 int access_note_created(struct access_state *st, const struct access_caller *caller,
                         const char *relpath, const struct stat *file_st); /* owner = caller, pending */

@@ -102,6 +102,26 @@ int gate_allow(fuse_req_t req, struct mfs_inode *inode, const char *name,
 	return err;
 }
 
+int gate_see(fuse_req_t req, struct mfs_inode *inode, const char *name, struct stat *st,
+             struct gate_subject *subject, struct access_result *res)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	int err = gate_subject(req, inode, name, subject);
+
+	if (err < 0)
+		return err;
+	if (!subject->policy_on)
+		return gate_check(ctx, subject, st, ACCESS_OP_SEE, res);
+	err = access_check_see_present(ctx->access, &subject->caller, subject->relpath, st, res);
+	if (err < 0) {
+		stat_add(&ctx->stats.policy_errors, 1);
+		log_err("policy unavailable for uid %u on '%s': %s; refusing", subject->caller.uid,
+		        subject->relpath, strerror(-err));
+		return err;
+	}
+	return res->verdict == ACCESS_DENY ? -(res->err ? res->err : EACCES) : 0;
+}
+
 void gate_present(struct mfs_ctx *ctx, const struct gate_subject *subject, struct stat *st)
 {
 	if (subject->policy_on)

@@ -46,6 +46,14 @@ int gate_allow(fuse_req_t req, struct mfs_inode *inode, const char *name,
                const struct stat *st, enum access_op op,
                struct gate_subject *subject, struct access_result *res);
 
+/*
+ * gate_allow(ACCESS_OP_SEE) that, when allowed, also presents *st for the
+ * caller (as gate_present) from the same database reading: lookup and
+ * getattr need both, and the reading is most of a decision's cost.
+ */
+int gate_see(fuse_req_t req, struct mfs_inode *inode, const char *name, struct stat *st,
+             struct gate_subject *subject, struct access_result *res);
+
 /* Adjusts owner/mode bits of st for presentation to the subject's caller. */
 void gate_present(struct mfs_ctx *ctx, const struct gate_subject *subject, struct stat *st);
 

@@ -35,6 +35,7 @@ void log_init(int to_syslog, int max_priority)
 		openlog("mediafsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* Opens path for appending, never through a symlink. Returns fd or -errno. */
 static int open_log_file(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,

@@ -79,7 +79,7 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 		close(fd);
 		return -ENOENT;
 	}
-	err = gate_allow(req, parent, name, &e->attr, ACCESS_OP_SEE, &subject, &decision);
+	err = gate_see(req, parent, name, &e->attr, &subject, &decision);
 	if (err < 0) {
 		close(fd);
 		return err;
@@ -87,7 +87,6 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 	err = inode_lookup_ref(&ctx->inodes, fd, &e->attr, view_for(decision.verdict), &inode);
 	if (err < 0)
 		return err;
-	gate_present(ctx, &subject, &e->attr);
 	if (inode->view == VIEW_TRANSCODED)
 		transcoded_present_size(ctx, &e->attr);
 	e->ino = inode_to_fuse(&ctx->inodes, inode);
@@ -151,12 +150,11 @@ static int attr_for_caller(fuse_req_t req, struct mfs_inode *inode,
 
 	if (err < 0)
 		return err;
-	err = gate_allow(req, inode, NULL, st, ACCESS_OP_SEE, &subject, &decision);
+	err = gate_see(req, inode, NULL, st, &subject, &decision);
 	if (err == -ENOENT && fi && subject.policy_on)
 		return 0;
 	if (err < 0)
 		return err;
-	gate_present(ctx, &subject, st);
 	if (inode->view == VIEW_TRANSCODED)
 		transcoded_present_size(ctx, st);  /* the copy's size once it exists */
 	return 0;

@@ -14,7 +14,8 @@
  *   would let one app's cached writes outlive a revoke;
  * - splice both ways, for server-mode data;
  * - flock locks forwarded (each open has its own descriptor);
- * - no export support: file handles would bypass the policy's lookups.
+ * - no export support: file handles would bypass the policy's lookups;
+ * - no auto_inval_data (see below).
  */
 void op_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -25,6 +26,11 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 
 	conn->want |= conn->capable & wanted;
 	conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
+	/* auto_inval_data would send a GETATTR (a policy check, with attribute
+	 * timeouts of 0) before every cached read; pages are dropped at each
+	 * open instead (no keep_cache), and server-mode writes go through the
+	 * same page cache, so they stay coherent. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	passthrough_negotiate(&ctx->passthrough, conn);
 	conn->time_gran = 1;
 	log_info("serving %s (%s mode, protocol %u.%u)", ctx->source_path,

@@ -74,6 +74,7 @@ static int count_threads(void)
 	return count;
 }
 
+/* True when the plan keeps `cap` (posix-only capabilities in posix mode only). */
 static int is_kept(const struct privilege_plan *plan, cap_value_t cap)
 {
 	for (size_t i = 0; i < KEPT_COUNT; i++)

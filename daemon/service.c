@@ -106,6 +106,9 @@ static void sighup_noop(int sig)
 	(void)sig;
 }
 
+/* The SIGHUP thread: assumes SIGHUP is blocked in every thread, so only
+ * its signalfd sees it; guarantees one log_reopen() per SIGHUP until the
+ * stop pipe is written. */
 static void *hup_main(void *arg)
 {
 	struct hup_thread *hup = arg;

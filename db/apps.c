@@ -187,6 +187,10 @@ int db_app_snapshot(struct db_conn *conn, uid_t uid, struct db_app *out,
 	sqlite3_stmt *stmt;
 	int rc;
 
+	/* Inside the caller's read transaction (db_begin_read) it already is
+	 * one snapshot. */
+	if (!sqlite3_get_autocommit(conn->sqlite))
+		return snapshot_in_transaction(conn, uid, out, each, ctx, policy_version);
 	/* A stale WAL snapshot makes a statement inside a transaction busy; the
 	 * whole transaction is retried then. */
 	for (int attempt = 0;; attempt++) {

