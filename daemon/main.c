@@ -27,6 +27,8 @@
 #include "daemon/selinux_labels.h"
 #include "daemon/service.h"
 #include "index/scan_service.h"
+#include "transcode/service.h"
+#include "transcode/transcoder.h"
 
 /* Opens the policy database when --db was given. Returns 0 or -errno
  * after printing one line. */
@@ -134,6 +136,15 @@ static int become_service(struct mfs_ctx *ctx, const struct privilege_plan *plan
 			return err;
 		}
 		access_use_scanner(ctx->access, ctx->scanner);
+		/* Started before the privilege drop: it needs CAP_SETUID to run each
+		 * transcoder as the unprivileged user, with no capabilities. */
+		err = transcode_service_start(scan_config->uid, scan_config->gid,
+		                              &ctx->transcode_service);
+		if (err < 0) {
+			fprintf(stderr, "mediafsd: cannot start the transcoder service: %s\n",
+			        strerror(-err));
+			return err;
+		}
 		access_use_caller_contexts(ctx->access, ctx->labels != NULL);
 	}
 	effective_plan.posix_mode = ctx->access == NULL;
@@ -258,6 +269,8 @@ out_inodes:
 out_policy:
 	access_close(ctx.access);
 	scan_service_stop(ctx.scanner);
+	transcoder_destroy(ctx.transcoder);
+	transcode_service_stop(ctx.transcode_service);
 	selinux_labels_close(ctx.labels);
 out_free:
 	mount_result_free(&mounted);

@@ -10,6 +10,7 @@
 #include "daemon/ops.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,9 +421,61 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		fuse_reply_write(req, (size_t)copied);
 }
 
+/* A flock() that has to wait, and the request to answer when it may go on. */
+struct flock_waiter {
+	fuse_req_t req;
+	int fd;                  /* a dup: the open may be released meanwhile */
+	int op;
+};
+
+static void *flock_wait_thread(void *arg)
+{
+	struct flock_waiter *waiter = arg;
+	int res = flock(waiter->fd, waiter->op) == 0 ? 0 : errno;
+
+	close(waiter->fd);
+	fuse_reply_err(waiter->req, res);
+	free(waiter);
+	return NULL;
+}
+
+/*
+ * flock(2) on the open's own descriptor, so per-open-file semantics carry
+ * over. A lock that is not free at once is waited for in a thread of its
+ * own: a worker blocked in flock() would be lost to every other request,
+ * and enough waiters would freeze the mount.
+ */
 void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
+	int fd = file_of(fi)->fd;
+	struct flock_waiter *waiter;
+	pthread_attr_t attr;
+	pthread_t thread;
+
 	(void)ino;
-	/* One descriptor per open, so flock's per-open-file semantics carry over. */
-	fuse_reply_err(req, flock(file_of(fi)->fd, op) == 0 ? 0 : errno);
+	if (flock(fd, op | LOCK_NB) == 0) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	if ((op & LOCK_NB) || errno != EWOULDBLOCK) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	waiter = malloc(sizeof(*waiter));
+	if (!waiter || (waiter->fd = dup(fd)) < 0) {
+		free(waiter);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	waiter->req = req;
+	waiter->op = op;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&thread, &attr, flock_wait_thread, waiter) != 0) {
+		close(waiter->fd);
+		free(waiter);
+		fuse_reply_err(req, EAGAIN);
+	}
+	pthread_attr_destroy(&attr);
 }
