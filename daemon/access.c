@@ -5,8 +5,10 @@
  */
 #include "daemon/access.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +396,92 @@ int access_check(struct access_state *st, const struct access_caller *caller,
 	return 0;
 }
 
+/* How deep and how wide a directory rename may look before it gives up. */
+#define RENAME_SCAN_DEPTH 16
+#define RENAME_SCAN_ENTRIES 20000
+
+/*
+ * Does the directory dir_fd (consumed), at relpath, hold anything `uid`
+ * does not own: a file of another app, a file with no owner (copied in
+ * behind the daemon's back), or more than the scan may look at? Returns 1,
+ * 0, or a negative errno. *budget counts the entries left to look at.
+ */
+static int holds_foreign_files(struct db_conn *conn, int dir_fd, char *relpath, size_t len,
+                               uid_t uid, int depth, long *budget)
+{
+	DIR *dir = fdopendir(dir_fd);
+	struct dirent *entry;
+	int found = 0;
+
+	if (!dir) {
+		close(dir_fd);
+		return -errno;
+	}
+	while (!found && (entry = readdir(dir)) != NULL) {
+		struct db_file rec;
+		struct stat entry_st;
+		size_t name_len = strlen(entry->d_name);
+
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if (--*budget < 0 || depth >= RENAME_SCAN_DEPTH || len + 1 + name_len >= PATH_MAX ||
+		    fstatat(dirfd(dir), entry->d_name, &entry_st, AT_SYMLINK_NOFOLLOW) != 0) {
+			found = 1;
+			break;
+		}
+		snprintf(relpath + len, PATH_MAX - len, "/%s", entry->d_name);
+		if (S_ISDIR(entry_st.st_mode)) {
+			int child = openat(dirfd(dir), entry->d_name,
+			                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			found = child < 0 ? 1 : holds_foreign_files(conn, child, relpath,
+			                                               len + 1 + name_len, uid,
+			                                               depth + 1, budget);
+		} else if (S_ISREG(entry_st.st_mode)) {
+			found = db_file_get(conn, relpath, &rec) != 0 ||
+			        rec.owner_uid != (int64_t)uid;
+		}
+		relpath[len] = '\0';
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * A directory renamed by an app moves everything in it: allowed only when
+ * all of it is the app's own, or the app may write everything anyway:
+ * the caller must be able to write what it moves. Otherwise EACCES.
+ * Returns 0 (res untouched, or filled with a DENY), or a negative errno.
+ */
+static int check_dir_rename_contents(struct access_state *st, const struct access_caller *caller,
+                                     const struct gathered *g, const char *from_relpath,
+                                     struct access_result *res)
+{
+	char relpath[PATH_MAX];
+	struct db_conn *conn;
+	long budget = RENAME_SCAN_ENTRIES;
+	int dir_fd, rc;
+
+	if (policy_is_system_uid(caller->uid) ||
+	    (g->app.permissions & POLICY_PERM_MANAGE_EXTERNAL_STORAGE))
+		return 0;
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc < 0)
+		return rc;
+	dir_fd = openat(st->source_fd, from_relpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir_fd < 0)
+		return -errno;
+	snprintf(relpath, sizeof(relpath), "%s", from_relpath);
+	rc = holds_foreign_files(conn, dir_fd, relpath, strlen(relpath), caller->uid, 0, &budget);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		res->verdict = ACCESS_DENY;
+		res->err = EACCES;
+		res->rule = "dir-rename-holds-others-files";
+	}
+	return 0;
+}
+
 int access_check_rename(struct access_state *st, const struct access_caller *caller,
                         const char *from_relpath, const struct stat *from_st,
                         const char *to_relpath, struct access_result *res)
@@ -416,6 +504,8 @@ int access_check_rename(struct access_state *st, const struct access_caller *cal
 		return rc;
 	policy_decide_rename(&g.req, &to_path, &decision);
 	fill_result(&decision, res);
+	if (res->verdict != ACCESS_DENY && g.req.is_dir)
+		return check_dir_rename_contents(st, caller, &g, from_relpath, res);
 	return 0;
 }
 
@@ -509,8 +599,17 @@ int access_note_closed_after_write(struct access_state *st, const char *relpath,
 	if (st == NULL)
 		return 0;
 	rc = db_pool_conn(st->pool, &conn);
-	if (rc == 0)
-		rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
+	if (rc < 0)
+		return rc;
+	{
+		/* Called at flush and again at release: the second finds nothing to do. */
+		struct db_file rec;
+		if (db_file_get(conn, relpath, &rec) == 0 && !rec.pending &&
+		    rec.size == file_st->st_size && rec.mtime_ns == mtime_ns_of(file_st) &&
+		    (media_type == MEDIA_OTHER || !media_index_is_stale(&rec, file_st)))
+			return 0;
+	}
+	rc = db_file_set_stat(conn, relpath, file_st->st_size, mtime_ns_of(file_st), 0);
 	if (rc == -ENOENT) {
 		struct db_file rec = { .owner_uid = DB_NO_OWNER, .size = file_st->st_size,
 		                       .mtime_ns = mtime_ns_of(file_st), .media_size = -1,

@@ -55,6 +55,25 @@ static enum inode_view view_for(enum access_verdict verdict)
 	     : verdict == ACCESS_TRANSCODE ? VIEW_TRANSCODED : VIEW_PLAIN;
 }
 
+/*
+ * The answer for a name that does not exist: ENOENT, unless the caller may
+ * not look into `parent` at all (another user's tree, reached through a
+ * directory name the kernel cached for someone else): then the parent's
+ * refusal, so that absent and present names look alike to it.
+ */
+static int absent_name_errno(fuse_req_t req, struct mfs_inode *parent, int err)
+{
+	struct gate_subject subject;
+	struct access_result decision;
+	struct stat st;
+	int parent_err;
+
+	if (err != -ENOENT || stat_inode(parent, &st) != 0)
+		return err;
+	parent_err = gate_allow(req, parent, NULL, &st, ACCESS_OP_SEE, &subject, &decision);
+	return parent_err < 0 ? parent_err : err;
+}
+
 int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
                  struct fuse_entry_param *e)
 {
@@ -69,7 +88,7 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 		return -ENOENT;
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return absent_name_errno(req, parent, -errno);
 	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
 		err = -errno;
 		close(fd);
@@ -216,11 +235,19 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct stat st;
 	int err;
 
-	/* Like Android's shared storage: owners and modes are not the app's to set. */
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+	/*
+	 * Like Android's shared storage, owners and modes are not the app's to
+	 * set. Posix mode refuses them (EPERM). Policy mode presents both per
+	 * caller, so a mode change by a caller who may write is accepted and
+	 * ignored (as Android's FUSE daemon does), which keeps `cp -p` and
+	 * editors working; an owner change never is.
+	 */
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) ||
+	    ((to_set & FUSE_SET_ATTR_MODE) && !ctx->access)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
+	to_set &= ~FUSE_SET_ATTR_MODE;
 	err = stat_inode(inode, &st);
 	if (err == 0)
 		err = gate_allow(req, inode, NULL, &st, ACCESS_OP_WRITE, &subject, &decision);
@@ -416,7 +443,12 @@ void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	int err = stat_inode(inode, &st);
 
 	if (err == 0)
-		err = gate_allow(req, inode, NULL, &st, ACCESS_OP_SEE, &subject, &decision);
+		err = gate_see(req, inode, NULL, &st, &subject, &decision);
+	/* A directory is writable where the caller may create: the presented
+	 * owner-write bit says exactly that. */
+	if (err == 0 && (mask & W_OK) && S_ISDIR(st.st_mode) && subject.policy_on &&
+	    !(st.st_mode & S_IWUSR))
+		err = -EACCES;
 	if (err == 0 && (mask & R_OK) && S_ISREG(st.st_mode))
 		err = gate_allow(req, inode, NULL, &st, ACCESS_OP_READ, &subject, &decision);
 	if (err == 0 && (mask & W_OK) && S_ISREG(st.st_mode)) {

@@ -152,8 +152,9 @@ static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
 	 */
 	fi->direct_io = inode->view == VIEW_TRANSCODED;
 	if (file->mode == IO_PASSTHROUGH) {
-		/* Close-to-open flushing has nothing to do: data went to the disk. */
-		fi->noflush = 1;
+		/* A reader's close has nothing to flush: no FLUSH round trip. A
+		 * writer's close must be seen synchronously (op_flush). */
+		fi->noflush = !file->opened_for_write;
 		stat_add(&ctx->stats.opens_passthrough, 1);
 		res = passthrough_reply_open(req, e, fi, backing_id);
 	} else {
@@ -340,16 +341,37 @@ void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, of
 	fuse_reply_write(req, (size_t)written);
 }
 
+/*
+ * Re-indexes a file opened for writing: "pending" ends, location is looked
+ * for again. Called from FLUSH, which close(2) waits for, so the file is
+ * visible to others when its writer's close returns; and from RELEASE,
+ * for writes made through a mapping after that close.
+ */
+static void note_written(fuse_req_t req, struct mfs_inode *inode, struct mfs_file *file)
+{
+	struct mfs_ctx *ctx = ctx_of(req);
+	struct gate_subject subject;
+	struct stat st;
+
+	if (!file->opened_for_write || !ctx->access)
+		return;
+	if (gate_subject(req, inode, NULL, &subject) == 0 && subject.policy_on &&
+	    fstat(file->fd, &st) == 0)
+		access_note_closed_after_write(ctx->access, subject.relpath, &st);
+}
+
 void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct mfs_ctx *ctx = ctx_of(req);
 	int dup_fd = dup(file_of(fi)->fd);
 
-	(void)ino;
 	/* Closing a duplicate reports delayed write errors, like close(2). */
-	if (dup_fd < 0 || close(dup_fd) != 0)
+	if (dup_fd < 0 || close(dup_fd) != 0) {
 		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+		return;
+	}
+	note_written(req, inode_from_fuse(&ctx->inodes, ino), file_of(fi));
+	fuse_reply_err(req, 0);
 }
 
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -358,14 +380,7 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct mfs_inode *inode = inode_from_fuse(&ctx->inodes, ino);
 	struct mfs_file *file = file_of(fi);
 
-	if (file->opened_for_write && ctx->access) {
-		/* The content may have changed: clear "pending", re-index. */
-		struct gate_subject subject;
-		struct stat st;
-		if (gate_subject(req, inode, NULL, &subject) == 0 && subject.policy_on &&
-		    fstat(file->fd, &st) == 0)
-			access_note_closed_after_write(ctx->access, subject.relpath, &st);
-	}
+	note_written(req, inode, file);
 	iomode_release(ctx, inode, file->mode);
 	file_free(file);
 	inode_unpin_open(&ctx->inodes, inode);

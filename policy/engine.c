@@ -316,8 +316,12 @@ void policy_decide(const struct policy_request *req, struct policy_decision *out
 		return allow(out, POLICY_PLAIN, "system");
 	if (path->depth == 0)
 		return decide_fixed_dir(req, out);
-	if (path->user_id == POLICY_USER_NONE)
+	if (path->user_id == POLICY_USER_NONE) {
+		/* Nothing is created beside the user directories. */
+		if (req->op == POLICY_OP_CREATE || req->op == POLICY_OP_MKDIR)
+			return deny(out, EPERM, "no-new-top-level");
 		return deny(out, path->depth == 1 ? ENOENT : EACCES, "not-a-user-dir");
+	}
 	if (path->user_id != (long)(app->uid / POLICY_PER_USER_RANGE))
 		return deny(out, EACCES, "other-user");
 	if (in_private_app_area(path))

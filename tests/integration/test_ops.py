@@ -1204,6 +1204,49 @@ def test_dir_swapped_for_symlink_does_not_escape(pt_mount):
         assert_errno(errno.ENOENT, uid, os.stat, t.m("d", "hostname"))
 
 
+@pytest.mark.parametrize("how", ["replace", "rename-away"])
+def test_file_swapped_for_symlink_does_not_escape(mount, how):
+    """A file the kernel and the daemon already know is replaced, behind the
+    daemon's back, by a symlink to a file outside SOURCE. Opening the old
+    name through the mount may give ENOENT or the old file, never the
+    symlink's target."""
+    t = mount
+    secret = os.path.join(t.base, "s", "outside-secret")
+    with open(secret, "wb") as f:
+        f.write(b"SECRET OUTSIDE SOURCE")
+    os.chmod(secret, 0o666)
+    t.dir("d", uid=A, mode=0o777)
+    t.file("d/f", b"original", uid=A, mode=0o666)
+    for uid in (0, A):
+        assert run_as(uid, read_file, t.m("d", "f")) == b"original"
+    if how == "replace":
+        os.unlink(t.s("d", "f"))
+    else:
+        os.rename(t.s("d", "f"), t.s("d", "f.old"))
+    os.symlink(secret, t.s("d", "f"))
+
+    def attempt(flags):
+        fd = os.open(t.m("d", "f"), flags)
+        try:
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                os.pwrite(fd, b"PWNED", 0)
+            return os.pread(fd, 100, 0)
+        finally:
+            os.close(fd)
+
+    for uid in (0, A):
+        for flags in (os.O_RDONLY, os.O_RDWR, os.O_WRONLY | os.O_TRUNC):
+            try:
+                got = run_as(uid, attempt, flags)
+            except OSError:
+                got = None
+            assert got is None or b"SECRET" not in got, \
+                f"uid {uid} read the symlink target outside SOURCE through d/f"
+            with open(secret, "rb") as f:
+                assert f.read() == b"SECRET OUTSIDE SOURCE", \
+                    f"uid {uid} wrote through a swapped-in symlink (flags {flags:#o})"
+
+
 # ------------------------------------------------------------------ names
 
 def test_long_and_odd_names(pt_mount):

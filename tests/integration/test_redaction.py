@@ -22,6 +22,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -483,13 +484,23 @@ def test_location_permission_changes_apply_to_the_next_open(lib):
 SAME_SIZE_ROUNDS = 600
 
 
-def test_same_size_rewrites_never_leak(lib):
+@pytest.fixture
+def own_mount():
+    """A mount of its own, for tests that hammer the daemon."""
+    pm = PolicyMount("red", apps=APPS)
+    try:
+        yield pm
+    finally:
+        pm.close()
+
+
+def test_same_size_rewrites_never_leak(lib, own_mount):
     """The owner flips a photo between a version without location and one
     with it, in place and at the same size, closing each time; the gallery
     reads right after each close (synchronised by a pipe). Every read must be
     the location-free bytes: stale index facts (same size, possibly the same
     mtime tick, close handled asynchronously) must never serve the GPS."""
-    pm = lib.pm
+    pm = own_mount
     gps = lib.original("exif_ii.jpg")
     path = pm.m("0/DCIM/flip.jpg")
     run_as(OWNER, write_file, path, gps, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
@@ -632,3 +643,65 @@ def test_files_behind_the_daemons_back_and_mediactl_scan(lib):
     assert delta(before, pm.stats())["opens_redacted"] == 1
     assert_redaction("scanned.mp4", lib.original("loci.mp4"), got,
                      ranges_for(pm, GALLERY, pm.m("0/Movies/scanned.mp4"))[1])
+
+
+CONCURRENT_READERS = 4
+CONCURRENT_SECONDS = 6
+
+
+def _read_loop(chan, paths, references, seconds):
+    """Opens, reads to EOF and closes each path in a tight loop."""
+    done, problems = 0, []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and len(problems) < 10:
+        for p in paths:
+            try:
+                fd = os.open(p, os.O_RDONLY)
+                try:
+                    chunks = []
+                    while True:
+                        b = os.read(fd, 65536)
+                        if not b:
+                            break
+                        chunks.append(b)
+                finally:
+                    os.close(fd)
+                if b"".join(chunks) != references[p]:
+                    problems.append(f"{p}: other bytes than the redacted copy")
+                done += 1
+            except OSError as e:
+                problems.append(f"{p}: {e!r}")
+    return done, problems
+
+
+def test_concurrent_redacted_readers_keep_the_daemon_alive(media_dir, own_mount):
+    """Several gallery processes open, read and close redacted views at once:
+    every read is the redacted copy and the daemon survives (a redacted read
+    must not touch its open file once the reply lets the reader close it)."""
+    pm = own_mount
+    paths = []
+    for name in ("exif_mm.jpg", "loci.mp4"):
+        with open(os.path.join(media_dir, name), "rb") as f:
+            data = f.read()
+        p = pm.m(f"0/DCIM/hot_{name}")
+        run_as(OWNER, write_file, p, data, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        paths.append(p)
+    references = {p: run_as(GALLERY, read_file, p) for p in paths}
+    for p in paths:
+        assert references[p] != pm.read_source(os.path.relpath(p, pm.mnt))
+    readers = [mfs.Spawned(GALLERY, _read_loop, paths, references, CONCURRENT_SECONDS)
+               for _ in range(CONCURRENT_READERS)]
+    results = []
+    try:
+        for s in readers:
+            results.append(s.result(timeout=CONCURRENT_SECONDS + 60))
+    finally:
+        for s in readers:
+            s.kill()
+    alive = pm.daemon.alive()
+    log = pm.log()
+    problems = [p for _, ps in results for p in ps]
+    assert alive, f"mediafsd died under concurrent redacted reads; log:\n{log[-2000:]}\n" \
+                  f"readers saw: {problems[:5]}"
+    assert not problems, "\n".join(problems[:20])
+    assert all(n > 0 for n, _ in results), results

@@ -298,3 +298,76 @@ def test_signal_while_apps_are_busy(tree, sig):
         for p in ps:
             p.kill()
         d.cleanup()
+
+
+@pytest.mark.parametrize("what", ["create", "mkdir"])
+def test_exclusive_create_races_have_one_winner(pt_mount, what):
+    """16 apps race to O_CREAT|O_EXCL (or mkdir) the same 30 names: every name
+    has exactly one winner, everyone else gets EEXIST."""
+    t = pt_mount
+    t.dir("race", uid=0, mode=0o777)
+    names = [f"n{i}" for i in range(30)]
+
+    def racer(ch, k):
+        ch.send("ready")
+        ch.recv()
+        out = {}
+        for n in names:
+            p = os.path.join(t.m("race"), n)
+            try:
+                if what == "create":
+                    os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                else:
+                    os.mkdir(p)
+                out[n] = 0
+            except OSError as e:
+                out[n] = e.errno
+        return out
+
+    ps = [mfs.Spawned((A, B)[k % 2], racer, k) for k in range(16)]
+    try:
+        for p in ps:
+            assert p.recv() == "ready"
+        for p in ps:
+            p.send("go")
+        results = [p.result(timeout=60) for p in ps]
+    finally:
+        for p in ps:
+            p.kill()
+    for n in names:
+        outcomes = sorted(r[n] for r in results)
+        assert outcomes.count(0) == 1, f"{n}: {outcomes.count(0)} winners"
+        assert set(outcomes) <= {0, errno.EEXIST}, \
+            f"{n}: unexpected errors {[mfs.ename(e) for e in outcomes if e]}"
+    assert sorted(os.listdir(t.s("race"))) == sorted(names)
+
+
+def test_cwd_survives_renames_of_its_ancestors(mount):
+    t = mount
+    t.dir("a", uid=A)
+    t.dir("a/b", uid=A)
+
+    def app(ch):
+        os.chdir(t.m("a", "b"))
+        ch.send("in")
+        ch.recv()
+        with open("made-after-rename", "w") as f:
+            f.write("relative")
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)    # fsync of a directory
+        finally:
+            os.close(fd)
+        return sorted(os.listdir("."))
+
+    s = mfs.Spawned(A, app)
+    try:
+        assert s.recv() == "in"
+        os.rename(t.m("a"), t.m("z"))
+        s.send("go")
+        assert s.result() == ["made-after-rename"]
+    finally:
+        s.kill()
+    with open(t.s("z", "b", "made-after-rename")) as f:
+        assert f.read() == "relative"
+    assert not os.path.exists(t.s("a"))
