@@ -6,7 +6,8 @@
 #   2. bazel build //...
 #   3. bazel test //... except the "integration" tag  (cmocka unit tests)
 #   4. the pytest end-to-end suite in tests/integration/, directly, verbose
-#   5. media/fuzz/run_fuzzers.sh, when it exists
+#   5. media/fuzz/run_fuzzers.sh (bounded libFuzzer runs) and
+#      scripts/sanitize.sh (unit tests and a mount test under ASan+UBSan)
 #
 # The very last line is "N passed, N failed": every cmocka test case (or a
 # whole test target when its log has no cmocka summary), every pytest test,
@@ -162,25 +163,30 @@ add "${ip:-0}" "${if_:-1}" "integration (pytest)"
 awk -v p="$MEDIAFS_IT_TMP/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
 	while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
 
-# ---------------------------------------------------------------- 5. fuzzers
-if [[ -f "$ROOT/media/fuzz/run_fuzzers.sh" ]]; then
-	step "media/fuzz/run_fuzzers.sh"
-	bash "$ROOT/media/fuzz/run_fuzzers.sh" 2>&1 | tee "$LOGDIR/fuzzers.log"
-	fuzz_rc=${PIPESTATUS[0]}
-	counts="$(grep -E '^[[:space:]]*[0-9]+ passed, [0-9]+ failed[[:space:]]*$' "$LOGDIR/fuzzers.log" | tail -n 1)"
+# ---------------------------------------------------------------- 5. scripts with their own count
+# counted_step LABEL SCRIPT: runs a script that ends with "N passed, N failed"
+# and adds its count; a missing count line or a failing exit is a failure.
+counted_step() {
+	local label=$1 script=$2 log="$LOGDIR/$1.log" counts rc cp cf
+	step "$script"
+	bash "$script" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	counts="$(grep -E '^[[:space:]]*[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)"
 	if [[ -n "$counts" ]]; then
-		fp="$(sed -E 's/^[[:space:]]*([0-9]+) passed.*/\1/' <<<"$counts")"
-		ff="$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$counts")"
+		cp="$(sed -E 's/^[[:space:]]*([0-9]+) passed.*/\1/' <<<"$counts")"
+		cf="$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$counts")"
 	else
-		echo "test.sh: run_fuzzers.sh printed no 'N passed, N failed' line" >&2
-		fp=0
-		ff=1
+		echo "test.sh: $script printed no 'N passed, N failed' line" >&2
+		cp=0
+		cf=1
 	fi
-	if [[ $fuzz_rc != 0 && $ff == 0 ]]; then
-		echo "test.sh: run_fuzzers.sh exited $fuzz_rc" >&2
-		ff=1
+	if [[ $rc != 0 && $cf == 0 ]]; then
+		echo "test.sh: $script exited $rc" >&2
+		cf=1
 	fi
-	add "$fp" "$ff" "fuzzers"
-fi
+	add "$cp" "$cf" "$label"
+}
+counted_step fuzzers "$ROOT/media/fuzz/run_fuzzers.sh"
+counted_step sanitizers "$ROOT/scripts/sanitize.sh"
 
 finish
