@@ -570,7 +570,7 @@ int access_note_created(struct access_state *st, const struct access_caller *cal
 	rc = db_pool_conn(st->pool, &conn);
 	if (rc < 0)
 		return rc;
-	rec.media_type = policy_media_type(strrchr(relpath, '/') ? strrchr(relpath, '/') + 1 : relpath);
+	rec.media_type = policy_media_type_of_path(relpath);
 	if (file_st != NULL) {
 		rec.size = file_st->st_size;
 		rec.mtime_ns = mtime_ns_of(file_st);
@@ -591,8 +591,7 @@ int access_note_mkdir(struct access_state *st, const struct access_caller *calle
 int access_note_closed_after_write(struct access_state *st, const char *relpath,
                                    const struct stat *file_st)
 {
-	const char *slash = strrchr(relpath, '/');
-	int media_type = policy_media_type(slash ? slash + 1 : relpath);
+	int media_type = policy_media_type_of_path(relpath);
 	struct db_conn *conn;
 	int rc;
 
@@ -628,7 +627,6 @@ int access_note_closed_after_write(struct access_state *st, const char *relpath,
 int access_note_renamed(struct access_state *st, const char *from_relpath,
                         const char *to_relpath)
 {
-	const char *slash = strrchr(to_relpath, '/');
 	struct db_conn *conn;
 	int rc;
 
@@ -638,7 +636,7 @@ int access_note_renamed(struct access_state *st, const char *from_relpath,
 	if (rc < 0)
 		return rc;
 	return db_file_rename(conn, from_relpath, to_relpath,
-	                      policy_media_type(slash ? slash + 1 : to_relpath));
+	                      policy_media_type_of_path(to_relpath));
 }
 
 int access_note_removed(struct access_state *st, const char *relpath)

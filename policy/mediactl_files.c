@@ -27,10 +27,9 @@ static int stat_in_source(struct cli *cli, const char *relpath, struct stat *st)
 /* Indexes an existing regular file that has no record yet (no owner). */
 static int ensure_indexed(struct cli *cli, const char *relpath, const struct stat *st)
 {
-	const char *slash = strrchr(relpath, '/');
 	struct db_file rec = {
 		.owner_uid = DB_NO_OWNER,
-		.media_type = policy_media_type(slash ? slash + 1 : relpath),
+		.media_type = policy_media_type_of_path(relpath),
 		.size = st->st_size,
 		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
 	};

@@ -42,7 +42,6 @@ static int flush_batch(struct scan *scan)
 /* Records one regular file at `relpath`. */
 static int index_file(struct scan *scan, const char *relpath, const struct stat *st)
 {
-	const char *slash = strrchr(relpath, '/');
 	int64_t mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	struct db_file rec;
 	int rc;
@@ -55,7 +54,7 @@ static int index_file(struct scan *scan, const char *relpath, const struct stat 
 	if (rc == -ENOENT) {
 		memset(&rec, 0, sizeof(rec));
 		rec.owner_uid = DB_NO_OWNER;
-		rec.media_type = policy_media_type(slash ? slash + 1 : relpath);
+		rec.media_type = policy_media_type_of_path(relpath);
 		rec.size = st->st_size;
 		rec.mtime_ns = mtime_ns;
 		rec.scan_generation = scan->generation;

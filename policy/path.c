@@ -94,6 +94,13 @@ static enum android_area android_from_name(const char *s, size_t len)
 	return ANDROID_OTHER;
 }
 
+enum media_type policy_media_type_of_path(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return policy_media_type(slash ? slash + 1 : path);
+}
+
 enum media_type policy_media_type(const char *name)
 {
 	const char *dot = strrchr(name, '.');

@@ -73,6 +73,9 @@ int policy_path_classify(const char *relpath, struct policy_path *out);
 /* Media type of a file name by its extension (case-insensitive). */
 enum media_type policy_media_type(const char *name);
 
+/* The same for the last component of a path. */
+enum media_type policy_media_type_of_path(const char *path);
+
 /* "image", "video", "audio" or "other". */
 const char *policy_media_type_name(enum media_type type);
 

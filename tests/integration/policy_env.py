@@ -11,7 +11,6 @@ Mount points are named "<prefix>_view" (prefix "pol" or "red") under a
 "<prefix>_" temporary directory: never a basename ending in "mnt", which a
 colleague's tests use to find (and kill) their own daemons.
 """
-import errno
 import json
 import os
 import re
@@ -81,10 +80,14 @@ class PolicyMount:
         self.db = os.path.join(self.base, "policy.db")
         self.daemon = None
         self.extra_args = list(extra_args)
-        for uid in (apps if apps is not None else PKG):
-            self.add_app(uid, PKG[uid], *PERMS[uid])
-        if start:
-            self.start()
+        try:
+            for uid in (apps if apps is not None else PKG):
+                self.add_app(uid, PKG[uid], *PERMS[uid])
+            if start:
+                self.start()
+        except BaseException:
+            mfs.remove_tree(self.base)
+            raise
 
     # -- daemon
     def start(self):
@@ -224,11 +227,6 @@ def write_file(path, data, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):
 
 def open_close(path, flags=os.O_RDONLY):
     os.close(os.open(path, flags, 0o644))
-
-
-def stat_of(path):
-    st = os.stat(path)
-    return (st.st_mode, st.st_uid, st.st_gid, st.st_size)
 
 
 def listdir_sorted(path):
@@ -385,5 +383,70 @@ def media_dir():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def errno_name(e):
-    return errno.errorcode.get(e, str(e))
+
+# ------------------------------------------------------------------ two apps in lock step
+
+def run_in_lock_step(first_uid, first_step, second_uid, second_step, rounds, daemon):
+    """For each round i: app `first_uid` runs first_step(i) (an action), then
+    app `second_uid` runs second_step(i) right after, woken by a pipe, nothing
+    else in between; second_step returns None when what it saw is right, or a
+    description of what is wrong. Returns None, or (round, description) for the
+    first wrong round (an OSError in either step counts as wrong)."""
+    r, w = os.pipe()
+
+    def first(chan):
+        for i in range(rounds):
+            err = None
+            try:
+                first_step(i)
+            except OSError as e:
+                err = f"the first app's step failed: {e!r}"
+            os.write(w, b"x")
+            if err:
+                return err
+            if chan.recv(timeout=120) == "stop":
+                return None
+        return None
+
+    def second(chan):
+        for i in range(rounds):
+            os.read(r, 1)
+            try:
+                chan.send(second_step(i))
+            except OSError as e:
+                chan.send(f"{ename(e.errno)} ({e})")
+        return None
+
+    a = mfs.Spawned(first_uid, first)
+    b = mfs.Spawned(second_uid, second)
+    wrong = None
+    try:
+        for i in range(rounds):
+            try:
+                problem = b.recv(timeout=30)
+            except (TimeoutError, EOFError, AssertionError, OSError) as e:
+                problem = f"no answer ({e!r}); mediafsd alive: {daemon.alive()}"
+            if problem:
+                wrong = (i, problem)
+                break
+            try:
+                a.send("next")
+            except OSError:
+                wrong = (i, "the first app stopped")
+                break
+        try:
+            a.send("stop")
+        except OSError:
+            pass
+        try:
+            first_error = a.result(timeout=30)
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            first_error = repr(e)
+        if first_error and wrong:
+            wrong = (wrong[0], f"{wrong[1]}; {first_error}")
+    finally:
+        a.kill()
+        b.kill()
+        os.close(r)
+        os.close(w)
+    return wrong

@@ -12,10 +12,10 @@ import subprocess
 import time
 
 import mfs
-from policy_env import (ALLMEDIA, CAMERA, FILES, GALLERY, LOCGAL, MUSIC, PKG, PLAIN, SYSTEM,
-                        USER1, PolicyMount, ename, errno_of, expect, listdir_sorted,
-                        media_dir, open_close, plain_media, pol, read_file, run_as,
-                        scandir_sorted, setpriv, write_file)
+from policy_env import (ALLMEDIA, CAMERA, FILES, GALLERY, LOCGAL, MUSIC, PKG, PLAIN,
+                        STANDARD_DIRS, SYSTEM, USER1, PolicyMount, ename, errno_of, expect,
+                        listdir_sorted, media_dir, open_close, plain_media, pol, read_file,
+                        run_as, run_in_lock_step, scandir_sorted, setpriv, write_file)
 
 ENOENT, EACCES, EPERM = errno.ENOENT, errno.EACCES, errno.EPERM
 W = os.O_WRONLY
@@ -369,55 +369,28 @@ def test_a_closed_new_file_is_visible_to_others_at_once(pol, plain_media):
     written": an app that may read it must see it on its very next lookup.
     The two apps are synchronised by a pipe, nothing else."""
     jpg = plain_media["jpg"]
-    r, w = os.pipe()
 
-    def creator(chan):
-        for i in range(CLOSE_ROUNDS):
-            fd = os.open(pol.m(f"0/DCIM/c{i}.jpg"), CREATE, 0o644)
+    def create(i):
+        fd = os.open(pol.m(f"0/DCIM/c{i}.jpg"), CREATE, 0o644)
+        try:
             os.write(fd, jpg)
+        finally:
             os.close(fd)
-            os.write(w, b"x")                 # closed: tell the reader
-            if chan.recv(timeout=60) == "stop":
-                return i + 1
-        return CLOSE_ROUNDS
 
-    def reader(chan):
-        for i in range(CLOSE_ROUNDS):
-            os.read(r, 1)
-            p = pol.m(f"0/DCIM/c{i}.jpg")
-            try:
-                os.stat(p)
-                chan.send(None)
-            except OSError as e:
-                time.sleep(0.2)
-                try:
-                    os.stat(p)
-                    later = "visible 0.2 s later"
-                except OSError as e2:
-                    later = f"still {ename(e2.errno)} 0.2 s later"
-                chan.send((i, ename(e.errno), later))
-                return "failed"
-        return "ok"
+    def look(i):
+        p = pol.m(f"0/DCIM/c{i}.jpg")
+        try:
+            os.stat(p)
+            return None
+        except OSError as e:
+            time.sleep(0.2)
+            later = "visible" if os.path.exists(p) else "still not visible"
+            return f"{ename(e.errno)} ({later} 0.2 s later)"
 
-    a = mfs.Spawned(CAMERA, creator)
-    b = mfs.Spawned(GALLERY, reader)
-    failure = None
-    try:
-        for _ in range(CLOSE_ROUNDS):
-            failure = b.recv(timeout=60)
-            a.send("stop" if failure else "next")
-            if failure:
-                break
-        a.result()
-        b.result()
-    finally:
-        a.kill()
-        b.kill()
-        os.close(r)
-        os.close(w)
+    failure = run_in_lock_step(CAMERA, create, GALLERY, look, CLOSE_ROUNDS, pol.daemon)
     assert failure is None, (
         f"round {failure[0]}: the creator had closed 0/DCIM/c{failure[0]}.jpg, yet the "
-        f"gallery's stat gave {failure[1]} ({failure[2]})")
+        f"gallery's stat gave {failure[1]}")
 
 
 # (relpath, errno) for CAMERA creating a file. The directories of Android/*
@@ -505,9 +478,7 @@ def test_mkdir_and_rmdir_below_standard_dirs_only(pol):
     assert sorted(os.listdir(pol.s())) == ["0", "1"]
     for d in ("DCIM", "Music", "Android/data"):
         assert os.path.isdir(pol.s("0", d))
-    assert sorted(os.listdir(pol.s("0"))) == sorted(
-        ("DCIM", "Pictures", "Movies", "Music", "Podcasts", "Ringtones", "Alarms",
-         "Notifications", "Audiobooks", "Recordings", "Download", "Documents", "Android"))
+    assert sorted(os.listdir(pol.s("0"))) == sorted(STANDARD_DIRS)
 
 
 def test_rename_needs_write_on_source_and_create_on_target(pol, plain_media):

@@ -29,8 +29,8 @@ import pytest
 import mfs
 from policy_env import (ALLMEDIA, CAMERA, ET, EXIFTOOL_LEAK_ARGS, GPS_ARGS, LOCGAL,
                         MEDIA_RECIPES, PLAIN, REDACTED_TYPES, XMP_GPS_ARGS, PolicyMount, ename,
-                        errno_of, media_dir, raw_location_signatures, read_file, run_as, setpriv,
-                        sh, shows_coordinates, write_file)
+                        errno_of, media_dir, raw_location_signatures, read_file, run_as,
+                        run_in_lock_step, setpriv, sh, shows_coordinates, write_file)
 
 GALLERY = ALLMEDIA          # all READ_MEDIA_*, no ACCESS_MEDIA_LOCATION
 OWNER = CAMERA
@@ -308,7 +308,8 @@ def test_every_read_path_is_redacted(lib, name):
         holder.kill()
     assert reads > 0 and wrong == 0, f"{name}: the owner read wrong bytes {wrong}/{reads} times"
     assert d["opens_redacted"] == 4, f"{name}: the gallery's opens were not redacted: {d}"
-    assert pm.stats()["backing_ids_open"] == 0
+    mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10,
+                 what="the owner's passthrough backing id to be closed after its release")
 
 
 def _hold_redacted_then_read(chan, path, size):
@@ -507,46 +508,21 @@ def test_same_size_rewrites_never_leak(lib, own_mount):
     clean = run_as(GALLERY, read_file, path)            # the same bytes, GPS zeroed
     _, ranges = ranges_for(pm, GALLERY, path)
     assert_redaction("flip.jpg", gps, clean, ranges)
-    r, w = os.pipe()
-
-    def owner(chan):
-        for i in range(SAME_SIZE_ROUNDS):
-            fd = os.open(path, os.O_WRONLY)
+    def owner_step(i):
+        fd = os.open(path, os.O_WRONLY)
+        try:
             os.write(fd, gps if i % 2 else clean)
+        finally:
             os.close(fd)
-            os.write(w, b"x")
-            if chan.recv(timeout=60) == "stop":
-                break
-        return 0
 
-    def gallery(chan):
-        for i in range(SAME_SIZE_ROUNDS):
-            os.read(r, 1)
-            try:
-                got = read_file(path)
-                chan.send(None if got == clean else
-                          (i, "the GPS bytes" if got == gps else f"{len(got)} other bytes"))
-            except OSError as e:
-                chan.send((i, ename(e.errno)))
-        return 0
+    def gallery_step(i):
+        got = read_file(path)
+        if got == clean:
+            return None
+        return "the GPS bytes" if got == gps else f"{len(got)} other bytes"
 
-    a = mfs.Spawned(OWNER, owner)
-    b = mfs.Spawned(GALLERY, gallery)
-    bad = None
-    try:
-        for _ in range(SAME_SIZE_ROUNDS):
-            bad = b.recv(timeout=60)
-            a.send("stop" if bad else "next")
-            if bad:
-                break
-        a.result()
-        if not bad:
-            b.result()
-    finally:
-        a.kill()
-        b.kill()
-        os.close(r)
-        os.close(w)
+    bad = run_in_lock_step(OWNER, owner_step, GALLERY, gallery_step, SAME_SIZE_ROUNDS,
+                           pm.daemon)
     assert bad is None, f"round {bad[0]} ({'GPS' if bad[0] % 2 else 'clean'} version " \
                         f"written): the gallery read {bad[1]}"
 
