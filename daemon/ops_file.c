@@ -275,8 +275,9 @@ static void read_redacted(fuse_req_t req, struct mfs_inode *inode, struct mfs_fi
 {
 	struct mfs_ctx *ctx = ctx_of(req);
 	struct gate_subject subject;
+	struct fuse_bufvec *vec = NULL;
 	struct stat st;
-	ssize_t served;
+	size_t total = 0;
 	int err = fstat(file->fd, &st) == 0 ? 0 : -errno;
 
 	pthread_mutex_lock(&file->ranges_lock);
@@ -287,16 +288,22 @@ static void read_redacted(fuse_req_t req, struct mfs_inode *inode, struct mfs_fi
 		if (err == 0)
 			err = load_redaction(ctx, file, subject.relpath);
 	}
+	if (err == 0)
+		err = redact_plan_read(file->fd, st.st_size, size, off, file->ranges,
+		                       file->range_count, ctx->zeroes, &vec, &total);
+	/*
+	 * Unlock BEFORE replying: the reply lets the reader return and close,
+	 * and its RELEASE may free `file` (and this lock) at once. Nothing of
+	 * `file` is touched after the reply; the plan refers to the fd only,
+	 * which RELEASE closes after this reply has been written.
+	 */
+	pthread_mutex_unlock(&file->ranges_lock);
 	if (err < 0) {
-		pthread_mutex_unlock(&file->ranges_lock);
 		fuse_reply_err(req, -err);
 		return;
 	}
-	served = redact_reply_read(req, file->fd, st.st_size, size, off, file->ranges,
-	                           file->range_count, ctx->zeroes);
-	pthread_mutex_unlock(&file->ranges_lock);
-	if (served > 0)
-		stat_add(&ctx->stats.server_read_bytes, (uint64_t)served);
+	stat_add(&ctx->stats.server_read_bytes, (uint64_t)total);
+	redact_reply_planned(req, vec);
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)

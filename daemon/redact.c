@@ -39,16 +39,18 @@ static void add_segment(struct fuse_bufvec *vec, int fd, off_t pos, size_t len, 
 	}
 }
 
-ssize_t redact_reply_read(fuse_req_t req, int fd, off_t file_size, size_t size, off_t off,
-                          const struct access_range *ranges, size_t range_count,
-                          const char *zeroes)
+int redact_plan_read(int fd, off_t file_size, size_t size, off_t off,
+                     const struct access_range *ranges, size_t range_count,
+                     const char *zeroes, struct fuse_bufvec **out, size_t *total)
 {
 	struct fuse_bufvec *vec;
 	size_t first = 0, overlapping = 0, max_segments;
 	uint64_t pos, end;
 
+	*out = NULL;
+	*total = 0;
 	if (off >= file_size || size == 0)
-		return fuse_reply_buf(req, NULL, 0) == 0 ? 0 : -EIO;
+		return 0;
 	if (size > REDACT_ZERO_BUFFER_SIZE)
 		size = REDACT_ZERO_BUFFER_SIZE;
 	pos = (uint64_t)off;
@@ -61,10 +63,8 @@ ssize_t redact_reply_read(fuse_req_t req, int fd, off_t file_size, size_t size, 
 	/* Each overlapping range adds at most one zero and one file segment. */
 	max_segments = 2 * overlapping + 1;
 	vec = malloc(sizeof(*vec) + max_segments * sizeof(struct fuse_buf));
-	if (!vec) {
-		fuse_reply_err(req, ENOMEM);
+	if (!vec)
 		return -ENOMEM;
-	}
 	vec->count = 0;
 	vec->idx = 0;
 	vec->off = 0;
@@ -80,10 +80,18 @@ ssize_t redact_reply_read(fuse_req_t req, int fd, off_t file_size, size_t size, 
 	}
 	if (pos < end)
 		add_segment(vec, fd, (off_t)pos, end - pos, 0, zeroes);
-	{
-		size_t total = (size_t)(end - (uint64_t)off);
-		int res = fuse_reply_data(req, vec, FUSE_BUF_SPLICE_MOVE);
-		free(vec);
-		return res == 0 ? (ssize_t)total : res;
-	}
+	*out = vec;
+	*total = (size_t)(end - (uint64_t)off);
+	return 0;
+}
+
+int redact_reply_planned(fuse_req_t req, struct fuse_bufvec *vec)
+{
+	int res;
+
+	if (!vec)
+		return fuse_reply_buf(req, NULL, 0);
+	res = fuse_reply_data(req, vec, FUSE_BUF_SPLICE_MOVE);
+	free(vec);
+	return res;
 }

@@ -21,13 +21,19 @@ const char *redact_zero_buffer_create(void);
 void redact_zero_buffer_destroy(const char *zeroes);
 
 /*
- * Replies to a read of `size` bytes at `off` from the backing file open as
- * fd, whose current size is file_size, with every byte inside `ranges`
- * (sorted, non-overlapping) replaced by zero. Returns the number of bytes
- * the reply carries, or a negative errno (already replied).
+ * Plans a read of `size` bytes at `off` from the backing file open as fd,
+ * whose current size is file_size, with every byte inside `ranges` (sorted,
+ * non-overlapping) replaced by zero: a malloc'd buffer vector of file and
+ * zero segments that refers to fd and zeroes only, never to `ranges`, so
+ * the caller may drop the lock that protects them before replying.
+ * Sets *vec (NULL for an empty read) and *total. Returns 0 or -ENOMEM.
  */
-ssize_t redact_reply_read(fuse_req_t req, int fd, off_t file_size, size_t size, off_t off,
-                          const struct access_range *ranges, size_t range_count,
-                          const char *zeroes);
+int redact_plan_read(int fd, off_t file_size, size_t size, off_t off,
+                     const struct access_range *ranges, size_t range_count,
+                     const char *zeroes, struct fuse_bufvec **vec, size_t *total);
+
+/* Sends a planned read (vec may be NULL) and frees it. Returns what
+ * fuse_reply_data/fuse_reply_buf returned. */
+int redact_reply_planned(fuse_req_t req, struct fuse_bufvec *vec);
 
 #endif

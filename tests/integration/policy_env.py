@@ -11,6 +11,7 @@ Mount points are named "<prefix>_view" (prefix "pol" or "red") under a
 "<prefix>_" temporary directory: never a basename ending in "mnt", which a
 colleague's tests use to find (and kill) their own daemons.
 """
+import atexit
 import json
 import os
 import re
@@ -356,31 +357,39 @@ PLAIN_RECIPES = {
 }
 
 
+# Made once per test process: both test modules import these fixtures, and
+# pytest would otherwise run a session fixture once per importing module.
+_made = {}
+
+
 @pytest.fixture(scope="session")
 def plain_media():
     """{extension: bytes} of small real media files without any location."""
-    require_tools("ffmpeg", "exiftool")
-    d = tempfile.mkdtemp(prefix="pol_media_", dir=mfs.world_tmp_base())
-    try:
-        out = {}
-        for ext, recipe in PLAIN_RECIPES.items():
-            sh(recipe, d)
-            with open(os.path.join(d, "p." + ext), "rb") as f:
-                out[ext] = f.read()
-            assert out[ext], f"ffmpeg made an empty .{ext}"
-        return out
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    if "plain" not in _made:
+        require_tools("ffmpeg", "exiftool")
+        d = tempfile.mkdtemp(prefix="pol_media_", dir=mfs.world_tmp_base())
+        try:
+            out = {}
+            for ext, recipe in PLAIN_RECIPES.items():
+                sh(recipe, d)
+                with open(os.path.join(d, "p." + ext), "rb") as f:
+                    out[ext] = f.read()
+                assert out[ext], f"ffmpeg made an empty .{ext}"
+            _made["plain"] = out
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return _made["plain"]
 
 
 @pytest.fixture(scope="session")
 def media_dir():
-    d = tempfile.mkdtemp(prefix="red_media_", dir=mfs.world_tmp_base())
-    os.chmod(d, 0o755)
-    try:
-        yield make_media(d)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    """A directory (0755, files 0644) with every MEDIA_RECIPES file."""
+    if "media" not in _made:
+        d = tempfile.mkdtemp(prefix="red_media_", dir=mfs.world_tmp_base())
+        os.chmod(d, 0o755)
+        atexit.register(shutil.rmtree, d, True)
+        _made["media"] = make_media(d)
+    return _made["media"]
 
 
 
