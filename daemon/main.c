@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,23 @@
 #include "index/scan_service.h"
 #include "transcode/service.h"
 #include "transcode/transcoder.h"
+
+/*
+ * Every inode the kernel holds costs one O_PATH descriptor and every open
+ * file one more: the usual soft limit of 1024 would turn an app's large
+ * directory into EMFILE. The soft limit goes up to the hard one (no
+ * privilege needed); a failure only leaves the old limit.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+			log_warn("cannot raise the open-file limit: %s", strerror(errno));
+	}
+}
 
 /* Opens the policy database when --db was given. Returns 0 or -errno
  * after printing one line. */
@@ -194,6 +212,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init(0, ctx.opt.log_priority);
+	raise_fd_limit();
 	if (resolve_identities(&ctx.opt, &plan, &scan_config) < 0)
 		return 1;
 	if (mount_prepare(&ctx.opt, &mounted) < 0)
