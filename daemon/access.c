@@ -322,6 +322,8 @@ static int gather(struct access_state *st, const struct access_caller *caller,
 	return rc == -ENOENT ? 0 : rc;
 }
 
+#define GATHER_RETRIES 20
+
 /*
  * gather() inside one read transaction, so that its queries lock the
  * database once (the cost that dominated a decision); gather_file() ends
@@ -334,12 +336,18 @@ static int gather_in_one_read(struct access_state *st, const struct access_calle
 	struct db_conn *conn;
 	int rc = db_pool_conn(st->pool, &conn);
 
-	if (rc == 0)
+	/* A busy answer inside a transaction is not cured by retrying one
+	 * statement (the snapshot stays stale): retry the whole reading. */
+	for (int attempt = 0; rc == 0; attempt++) {
 		rc = db_begin_read(conn);
-	if (rc < 0)
-		return rc;
-	rc = gather(st, caller, relpath, file_st, is_dir, g);
-	db_end_read(conn);
+		if (rc == 0)
+			rc = gather(st, caller, relpath, file_st, is_dir, g);
+		db_end_read(conn);
+		if (rc != -EBUSY || attempt >= GATHER_RETRIES)
+			break;
+		usleep(1000u * (unsigned)(attempt + 1));
+		rc = 0;
+	}
 	return rc;
 }
 
