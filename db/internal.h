@@ -61,7 +61,6 @@ struct db_conn {
 	int64_t seen_policy_version;       /* meta.policy_version read at that check */
 	int64_t seen_total_changes;        /* this connection's own changes at that check */
 	int seen_valid;                    /* the two above were read at least once */
-	int64_t file_checked_ns;           /* CLOCK_MONOTONIC of the last file check */
 	struct db_pool *pool;              /* owning pool, NULL for db_open */
 	struct db_conn *pool_next;         /* in pool->conns, under pool->lock */
 };
