@@ -94,6 +94,16 @@ class SecTree:
         mfs.remove_tree(self.base)
 
 
+def sec_tree(name):
+    """Body of the `sec` fixtures: a SecTree, then a check that every daemon
+    it started stopped cleanly, then its removal."""
+    t = SecTree(name)
+    yield t
+    problems = t.stop_all()
+    t.cleanup()
+    assert not problems, "\n".join(problems)
+
+
 def ctl(*args, check=True, uid=None, timeout=60):
     """mediactl ARGS as root (or uid); with check, a failure raises."""
     r = mfs.run_mediactl(*args, uid=uid, timeout=timeout)

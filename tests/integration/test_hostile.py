@@ -25,11 +25,7 @@ PATH_MAX = 4096
 
 @pytest.fixture
 def sec():
-    t = sec_env.SecTree("host")
-    yield t
-    problems = t.stop_all()
-    t.cleanup()
-    assert not problems, "\n".join(problems)
+    yield from sec_env.sec_tree("host")
 
 
 @pytest.fixture(params=["posix", "policy"])

@@ -31,11 +31,7 @@ def caps_mask(*names):
 
 @pytest.fixture
 def sec():
-    t = sec_env.SecTree("svc")
-    yield t
-    problems = t.stop_all()
-    t.cleanup()
-    assert not problems, "\n".join(problems)
+    yield from sec_env.sec_tree("svc")
 
 
 def assert_caps(pid, expected_mask):
