@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh - mediafsd performance next to native access and bindfs. Run as root:
 #
-#   tests/bench/bench.sh                 (~6-8 minutes)
+#   tests/bench/bench.sh                 (~9-11 minutes, with policy_bench.sh)
 #   BENCH_QUICK=1 tests/bench/bench.sh   (~1 minute smoke run)
 #
 # Builds mediafsd if needed, creates one SOURCE tree (BENCH_DIR, default
@@ -217,3 +217,10 @@ print("-" * (w0 + sum(w + 2 for w in widths)))
 for i, r in enumerate(rows, 1):
     print(f"{r:<{w0}}  " + "  ".join(f"{col[i]:>{w}}" for col, w in zip(cols, widths)))
 PYEOF
+
+# The policy's per-request cost and redacted reads, in tables of their own
+# (same daemon binary; BENCH_POLICY=0 skips them).
+if [[ "${BENCH_POLICY:-1}" != 0 ]]; then
+	echo
+	MEDIAFSD_PREBUILT=1 bash "$ROOT/tests/bench/policy_bench.sh"
+fi
