@@ -138,8 +138,12 @@ def children(pid):
 
 
 def comm(pid):
-    with open(f"/proc/{pid}/comm") as f:
-        return f.read().strip()
+    """pid's command name, or "" when it has exited meanwhile."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def scanner_processes(daemon_pid):
@@ -198,8 +202,8 @@ def wait_gone(pid, timeout=10):
             st = proc_status(pid)
             if st.get("State", "").startswith("Z"):
                 return True
-        except FileNotFoundError:
-            return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True     # reaped between kill(0) and reading status
         time.sleep(0.02)
     return False
 
