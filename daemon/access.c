@@ -9,14 +9,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/app_cache.h"
+#include "db/change_stamp.h"
 #include "db/db.h"
+#include "db/record_cache.h"
 #include "index/media_index.h"
 #include "policy/context_match.h"
 #include "policy/engine.h"
@@ -26,15 +30,30 @@
 struct access_state {
 	struct db_pool *pool;       /* per-thread connections */
 	struct app_cache *apps;     /* thread-safe: has its own lock */
+	/* Decisions from memory (see gather_in_one_read); both NULL when the
+	 * database gives no change stamps, and then every decision reads it. */
+	struct db_stamp_probe *stamp_probe;
+	struct record_cache *records;   /* thread-safe: has its own lock */
+	_Atomic int64_t db_file_checked_until_ns;  /* see db_file_recently_checked */
+	atomic_uint_fast64_t decisions_from_memory;  /* counters for stats */
+	atomic_uint_fast64_t decisions_from_db;
 	int source_fd;              /* not owned */
 	struct scan_service *scanner;  /* not owned; set before threads start */
 	int caller_contexts;        /* SELinux on: honour context conditions; set before threads */
 };
 
+/* How many index records the record cache holds at most (~130 bytes each). */
+#define CACHED_FILES_MAX 131072
+/* How many records of a directory's subtree are read to cache it whole. */
+#define DIR_LOAD_ROWS 8192
+/* How long a decision from memory trusts that the database file is still
+ * the one the daemon opened (deleted, renamed or replaced: fail closed). */
+#define DB_FILE_CHECK_NS (100 * 1000000LL)
+
 /* Everything the engine needs about one existing or future path. */
 struct gathered {
 	struct policy_path path;
-	struct app_record app_rec;
+	struct cached_app app_rec;
 	struct policy_app app;
 	struct policy_file file;
 	struct policy_grant grant;
@@ -143,6 +162,13 @@ int access_open(const char *db_path, int source_fd, const char *source_path,
 	}
 	if (rc == 0)
 		rc = prepare_source(st, source_path, errbuf, DB_ERRMSG_MAX);
+	/* Without stamps the daemon still works, reading the database for
+	 * every decision: a cache is never a reason to refuse to start. */
+	if (rc == 0 && db_stamp_probe_open(db_path, &st->stamp_probe) == 0 &&
+	    record_cache_create(st->stamp_probe, CACHED_FILES_MAX, &st->records) < 0) {
+		db_stamp_probe_close(st->stamp_probe);
+		st->stamp_probe = NULL;
+	}
 	if (rc < 0) {
 		access_close(st);
 		*errmsg = errbuf;  /* the module's, never freed: start-up fails anyway */
@@ -169,9 +195,67 @@ void access_close(struct access_state *st)
 {
 	if (st == NULL)
 		return;
+	record_cache_destroy(st->records);
+	db_stamp_probe_close(st->stamp_probe);
 	app_cache_destroy(st->apps);
 	db_pool_close(st->pool);
 	free(st);
+}
+
+/*
+ * Whether a cached index record may stand for the regular file as it is
+ * now (file_st): exactly when gather_file would neither update nor rescan
+ * it.
+ */
+static int record_is_current(const struct db_file *rec, const struct stat *file_st)
+{
+	if (rec->pending)
+		return 1;
+	if (rec->size != file_st->st_size || rec->mtime_ns != mtime_ns_of(file_st))
+		return 0;
+	return rec->media_type == MEDIA_OTHER || !media_index_is_stale(rec, file_st);
+}
+
+/* Fills the engine's view of a file from its index record. */
+static void file_from_record(const struct db_file *rec, struct gathered *g)
+{
+	g->file.indexed = 1;
+	g->file.owner_uid = rec->owner_uid;
+	g->file.pending = rec->pending;
+	g->file.has_location = rec->has_location;
+	g->file.is_hevc = strcmp(rec->codec, "hevc") == 0;
+}
+
+static int cache_listed_record(const char *path, const struct db_file *rec, void *ctx)
+{
+	struct access_state *st = ((void **)ctx)[0];
+	const struct db_stamp *read_at = ((void **)ctx)[1];
+
+	record_cache_put_file(st->records, read_at, path, rec);
+	return 0;
+}
+
+/*
+ * Reads the index records of relpath's directory into the record cache
+ * when it wants them (inside the caller's read transaction, begun after
+ * read_at was read): a gallery that opens one file of an album opens the
+ * next one soon. A failure only costs the cache. Returns nothing.
+ */
+static void cache_directory_of(struct access_state *st, struct db_conn *conn,
+                               const struct db_stamp *read_at, const char *relpath)
+{
+	const char *slash = strrchr(relpath, '/');
+	void *ctx[2] = { st, (void *)read_at };
+	char dir[PATH_MAX];
+
+	if (slash == NULL || (size_t)(slash - relpath) >= sizeof(dir))
+		return;
+	memcpy(dir, relpath, (size_t)(slash - relpath));
+	dir[slash - relpath] = '\0';
+	if (!record_cache_dir_wanted(st->records, read_at, dir))
+		return;
+	if (db_file_list_dir(conn, dir, DIR_LOAD_ROWS, cache_listed_record, ctx) >= 0)
+		record_cache_dir_loaded(st->records, read_at, dir);
 }
 
 /*
@@ -182,13 +266,27 @@ void access_close(struct access_state *st)
  * decision uses them: an unscanned file may hold location. A pending file
  * (being written) is scanned when its writer closes it; only its owner
  * sees it meanwhile.
+ * conn NULL: from the record cache only (at stamp), and only a record
+ * that needs no update. Returns 1 when g->file is filled, 0 on a cache
+ * miss (conn NULL only), or a negative errno.
  */
-static int gather_file(struct access_state *st, struct db_conn *conn, const char *relpath,
+static int gather_file(struct access_state *st, struct db_conn *conn,
+                       const struct db_stamp *stamp, const char *relpath,
                        const struct stat *file_st, struct gathered *g)
 {
 	struct db_file rec;
-	int rc = db_file_get(conn, relpath, &rec);
+	int rc;
 
+	if (stamp && conn)
+		cache_directory_of(st, conn, stamp, relpath);
+	if (stamp && record_cache_get_file(st->records, stamp, relpath, &rec) &&
+	    record_is_current(&rec, file_st)) {
+		file_from_record(&rec, g);
+		return 1;
+	}
+	if (conn == NULL)
+		return 0;
+	rc = db_file_get(conn, relpath, &rec);
 	if (rc == -ENOENT) {
 		memset(&rec, 0, sizeof(rec));
 		rec.owner_uid = DB_NO_OWNER;
@@ -221,13 +319,12 @@ static int gather_file(struct access_state *st, struct db_conn *conn, const char
 			return rc;
 		rec.has_location = found.has_location;
 		snprintf(rec.codec, sizeof(rec.codec), "%s", found.codec);
+	} else if (stamp && record_is_current(&rec, file_st)) {
+		/* Read, not written (a write would move the stamp and be refused). */
+		record_cache_put_file(st->records, stamp, relpath, &rec);
 	}
-	g->file.indexed = 1;
-	g->file.owner_uid = rec.owner_uid;
-	g->file.pending = rec.pending;
-	g->file.has_location = rec.has_location;
-	g->file.is_hevc = strcmp(rec.codec, "hevc") == 0;
-	return 0;
+	file_from_record(&rec, g);
+	return 1;
 }
 
 /* Collects an app's context conditions (strings copied into `text`). */
@@ -275,12 +372,42 @@ static int apply_context_conditions(struct db_conn *conn, const struct access_ca
 	return 0;
 }
 
-/* Fills g with every input of a decision about (caller, relpath). */
-static int gather(struct access_state *st, const struct access_caller *caller,
-                  const char *relpath, const struct stat *file_st, int is_dir,
-                  struct gathered *g)
+/*
+ * The caller's app record and whether it holds per-file grants: from the
+ * record cache at stamp, else (conn not NULL) from the database. Returns 1
+ * when *app is filled, 0 on a cache miss (conn NULL only), or -errno.
+ */
+static int gather_app(struct access_state *st, struct db_conn *conn,
+                      const struct db_stamp *stamp, uid_t uid, struct cached_app *app)
 {
-	struct db_conn *conn;
+	int rc;
+
+	if (stamp && record_cache_get_app(st->records, stamp, uid, app))
+		return 1;
+	if (conn == NULL)
+		return 0;
+	rc = app_cache_get(st->apps, conn, uid, &app->record);
+	if (rc == 0)
+		rc = db_grant_any(conn, uid);
+	if (rc < 0)
+		return rc;
+	app->has_file_grants = rc;
+	if (stamp)
+		record_cache_put_app(st->records, stamp, app);
+	return 1;
+}
+
+/*
+ * Fills g with every input of a decision about (caller, relpath).
+ * conn: the thread's connection inside a read transaction begun after
+ * `stamp` was read (stamp NULL: cache nothing), or NULL to take every
+ * input from the record cache at `stamp`. Returns 1 when g is complete,
+ * 0 when an input is not cached (conn NULL only), or a negative errno.
+ */
+static int gather(struct access_state *st, struct db_conn *conn, const struct db_stamp *stamp,
+                  const struct access_caller *caller, const char *relpath,
+                  const struct stat *file_st, int is_dir, struct gathered *g)
+{
 	int writable, rc;
 
 	memset(g, 0, sizeof(*g));
@@ -290,65 +417,114 @@ static int gather(struct access_state *st, const struct access_caller *caller,
 	g->app.uid = caller->uid;
 	g->req = (struct policy_request){ .app = &g->app, .path = &g->path, .is_dir = is_dir,
 	                                  .grant = &g->grant };
-	rc = db_pool_conn(st->pool, &conn);
-	if (rc < 0)
-		return rc;
 	if (!policy_is_system_uid(caller->uid)) {
-		rc = app_cache_get(st->apps, conn, caller->uid, &g->app_rec);
-		if (rc < 0)
+		rc = gather_app(st, conn, stamp, caller->uid, &g->app_rec);
+		if (rc <= 0)
 			return rc;
-		g->app.package = g->app_rec.registered ? g->app_rec.package : NULL;
-		g->app.permissions = g->app_rec.permissions;
+		g->app.package = g->app_rec.record.registered ? g->app_rec.record.package : NULL;
+		g->app.permissions = g->app_rec.record.permissions;
 		if (st->caller_contexts && g->app.permissions != 0) {
 			rc = apply_context_conditions(conn, caller, &g->app.permissions);
 			if (rc < 0)
 				return rc;
 		}
-		g->app.no_hevc = g->app_rec.no_hevc;
+		g->app.no_hevc = g->app_rec.record.no_hevc;
 	}
 	if (file_st == NULL || !S_ISREG(file_st->st_mode))
-		return 0;
-	rc = gather_file(st, conn, relpath, file_st, g);
-	if (rc < 0)
+		return 1;
+	rc = gather_file(st, conn, stamp, relpath, file_st, g);
+	if (rc <= 0)
 		return rc;
 	g->req.file = &g->file;
-	if (policy_is_system_uid(caller->uid) || g->file.owner_uid == (int64_t)caller->uid)
-		return 0;  /* grants cannot change the answer */
+	if (policy_is_system_uid(caller->uid) || g->file.owner_uid == (int64_t)caller->uid ||
+	    !g->app_rec.has_file_grants)
+		return 1;  /* grants cannot change the answer, or there are none */
+	if (conn == NULL)
+		return 0;
 	rc = db_grant_get(conn, caller->uid, relpath, &writable);
 	if (rc == 0) {
 		g->grant.read = 1;
 		g->grant.write = writable;
 	}
-	return rc == -ENOENT ? 0 : rc;
+	return rc == -ENOENT || rc == 0 ? 1 : rc;
+}
+
+/*
+ * Whether the database file is still the one the daemon opened, as last
+ * checked at most DB_FILE_CHECK_NS ago (a decision from memory touches no
+ * file, so it would not notice a deleted or replaced database otherwise).
+ * Returns 0, or -EIO: fail closed.
+ */
+static int db_file_recently_checked(struct access_state *st)
+{
+	struct timespec ts;
+	struct db_conn *conn;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (now < atomic_load(&st->db_file_checked_until_ns))
+		return 0;
+	if (db_pool_conn(st->pool, &conn) < 0)  /* checks the file */
+		return -EIO;
+	atomic_store(&st->db_file_checked_until_ns, now + DB_FILE_CHECK_NS);
+	return 0;
 }
 
 #define GATHER_RETRIES 20
 
 /*
- * gather() inside one read transaction, so that its queries lock the
- * database once (the cost that dominated a decision); gather_file() ends
- * the transaction early when it must write to the index.
+ * gather() for a decision. First from memory: when the record cache holds
+ * every input for the database as it is now (its change stamp), no lock is
+ * taken and no file is read. Otherwise inside one read transaction, so
+ * that its queries lock the database once (the cost that dominated a
+ * decision), filling the cache on the way; gather_file() ends the
+ * transaction early when it must write to the index. SELinux context
+ * conditions depend on the calling process, not only the uid: with them,
+ * nothing is cached.
  */
 static int gather_in_one_read(struct access_state *st, const struct access_caller *caller,
                               const char *relpath, const struct stat *file_st, int is_dir,
                               struct gathered *g)
 {
+	struct db_stamp stamp_storage, *stamp = NULL;
 	struct db_conn *conn;
-	int rc = db_pool_conn(st->pool, &conn);
+	int rc;
 
+	if (st->records && !st->caller_contexts &&
+	    db_stamp_read(st->stamp_probe, &stamp_storage) == 0)
+		stamp = &stamp_storage;
+	if (stamp) {
+		rc = db_file_recently_checked(st);
+		if (rc == 0)
+			rc = gather(st, NULL, stamp, caller, relpath, file_st, is_dir, g);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			atomic_fetch_add_explicit(&st->decisions_from_memory, 1, memory_order_relaxed);
+			return 0;
+		}
+	}
+	atomic_fetch_add_explicit(&st->decisions_from_db, 1, memory_order_relaxed);
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc < 0)  /* the next decision from memory checks the file first */
+		atomic_store(&st->db_file_checked_until_ns, 0);
 	/* A busy answer inside a transaction is not cured by retrying one
 	 * statement (the snapshot stays stale): retry the whole reading. */
 	for (int attempt = 0; rc == 0; attempt++) {
 		rc = db_begin_read(conn);
 		if (rc == 0)
-			rc = gather(st, caller, relpath, file_st, is_dir, g);
+			rc = gather(st, conn, stamp, caller, relpath, file_st, is_dir, g);
 		db_end_read(conn);
 		if (rc != -EBUSY || attempt >= GATHER_RETRIES)
 			break;
 		usleep(1000u * (unsigned)(attempt + 1));
+		/* Re-read the stamp: the retried reading begins after it. */
+		if (stamp && db_stamp_read(st->stamp_probe, stamp) < 0)
+			stamp = NULL;
 		rc = 0;
 	}
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 static const enum policy_op op_to_policy[] = {
@@ -496,6 +672,7 @@ int access_check_rename(struct access_state *st, const struct access_caller *cal
 {
 	struct policy_decision decision;
 	struct policy_path to_path;
+	struct db_conn *conn;
 	struct gathered g;
 	int rc;
 
@@ -506,8 +683,10 @@ int access_check_rename(struct access_state *st, const struct access_caller *cal
 	rc = policy_path_classify(to_relpath, &to_path);
 	if (rc < 0)
 		return rc;
-	rc = gather(st, caller, from_relpath, from_st,
-	            from_st != NULL && S_ISDIR(from_st->st_mode), &g);
+	rc = db_pool_conn(st->pool, &conn);
+	if (rc == 0)
+		rc = gather(st, conn, NULL, caller, from_relpath, from_st,
+		            from_st != NULL && S_ISDIR(from_st->st_mode), &g);
 	if (rc < 0)
 		return rc;
 	policy_decide_rename(&g.req, &to_path, &decision);
@@ -760,4 +939,10 @@ int access_transcode_settings(struct access_state *st, struct access_transcode_s
 	memcpy(out->cache_dir, rec.cache_dir, sizeof(out->cache_dir));
 	out->cache_max_bytes = rec.cache_max_bytes > 0 ? (uint64_t)rec.cache_max_bytes : 0;
 	return 0;
+}
+
+void access_counters(struct access_state *st, uint64_t *from_memory, uint64_t *from_db)
+{
+	*from_memory = st ? atomic_load(&st->decisions_from_memory) : 0;
+	*from_db = st ? atomic_load(&st->decisions_from_db) : 0;
 }

@@ -193,4 +193,8 @@ struct access_transcode_settings {
  */
 int access_transcode_settings(struct access_state *st, struct access_transcode_settings *out);
 
+/* How many decisions took their inputs from memory (the record cache) and
+ * how many read the database. Both 0 without a database. */
+void access_counters(struct access_state *st, uint64_t *from_memory, uint64_t *from_db);
+
 #endif

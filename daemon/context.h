@@ -45,6 +45,9 @@ struct mfs_ctx {
 	double entry_timeout;              /* names of regular files */
 	double dir_entry_timeout;          /* names of directories (see entry_lookup) */
 	double attr_timeout;
+	/* Moves after every rename, unlink and rmdir through the mount: paths
+	 * remembered before it are no longer trusted (daemon/gate.c). */
+	_Atomic uint64_t names_generation;
 };
 
 static inline struct mfs_ctx *ctx_of(fuse_req_t req)

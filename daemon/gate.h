@@ -9,6 +9,7 @@
 #define MEDIAFS_DAEMON_GATE_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "daemon/access.h"
@@ -18,6 +19,7 @@
 struct gate_subject {
 	struct access_caller caller;
 	int policy_on;               /* 0: posix or allow-all mode; relpath unused */
+	uint64_t names_gen;          /* ctx->names_generation when relpath was found */
 	char relpath[PATH_MAX];
 };
 
@@ -53,6 +55,18 @@ int gate_allow(fuse_req_t req, struct mfs_inode *inode, const char *name,
  */
 int gate_see(fuse_req_t req, struct mfs_inode *inode, const char *name, struct stat *st,
              struct gate_subject *subject, struct access_result *res);
+
+/*
+ * Remembers subject->relpath as where `inode` is (the inode a lookup,
+ * create or mkdir of that subject returned), so that the next requests on
+ * it need not ask the kernel; gate.c says when a remembered path is trusted.
+ */
+void gate_remember_path(struct mfs_ctx *ctx, struct mfs_inode *inode,
+                        const struct gate_subject *subject);
+
+/* Called after every rename, unlink and rmdir through the mount: no path
+ * remembered before it is trusted again. */
+void gate_names_changed(struct mfs_ctx *ctx);
 
 /* Adjusts owner/mode bits of st for presentation to the subject's caller. */
 void gate_present(struct mfs_ctx *ctx, const struct gate_subject *subject, struct stat *st);

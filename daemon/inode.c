@@ -28,6 +28,10 @@ static void inode_init_common(struct mfs_inode *inode, int fd, dev_t dev, ino_t 
 	inode->nlookup = 0;
 	inode->open_files = 0;
 	inode->hash_next = NULL;
+	pthread_mutex_init(&inode->path_lock, NULL);
+	inode->known_path = NULL;
+	inode->known_path_names_gen = 0;
+	inode->known_path_expires_ns = 0;
 	pthread_mutex_init(&inode->io_lock, NULL);
 	inode->backing_id = 0;
 	inode->passthrough_opens = 0;
@@ -52,6 +56,8 @@ static void inode_free(struct mfs_inode *inode)
 {
 	close(inode->fd);
 	pthread_mutex_destroy(&inode->io_lock);
+	pthread_mutex_destroy(&inode->path_lock);
+	free(inode->known_path);
 	free(inode);
 }
 
@@ -68,6 +74,9 @@ void inode_table_destroy(struct inode_table *table)
 	free(table->buckets);
 	table->buckets = NULL;
 	close(table->root.fd);
+	pthread_mutex_destroy(&table->root.io_lock);
+	pthread_mutex_destroy(&table->root.path_lock);
+	free(table->root.known_path);
 	pthread_mutex_destroy(&table->lock);
 }
 

@@ -43,6 +43,14 @@ struct mfs_inode {
 	uint32_t open_files;
 	struct mfs_inode *hash_next;
 
+	/* Protected by path_lock: the SOURCE-relative path the inode was last
+	 * seen at, a hint daemon/gate.c uses instead of asking the kernel for
+	 * the descriptor's path, under the rules written there. */
+	pthread_mutex_t path_lock;
+	char *known_path;              /* malloc'd; NULL when not known */
+	uint64_t known_path_names_gen; /* mfs_ctx.names_generation it belongs to */
+	int64_t known_path_expires_ns; /* CLOCK_MONOTONIC_COARSE */
+
 	/* Protected by io_lock: the io-mode state machine of daemon/iomode.c. */
 	pthread_mutex_t io_lock;
 	int backing_id;          /* kernel passthrough id, 0 when none */

@@ -108,6 +108,7 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 		return err;
 	if (inode->view == VIEW_TRANSCODED)
 		transcoded_present_size(ctx, &e->attr);
+	gate_remember_path(ctx, inode, &subject);
 	e->ino = inode_to_fuse(&ctx->inodes, inode);
 	e->attr_timeout = ctx->attr_timeout;
 	/*
@@ -342,6 +343,8 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, in
 		                 flags ? ACCESS_OP_RMDIR : ACCESS_OP_DELETE, &subject, &decision);
 	if (err == 0 && unlinkat(dir->fd, name, flags) != 0)
 		err = -errno;
+	if (err == 0)
+		gate_names_changed(ctx);
 	if (err == 0 && subject.policy_on)
 		access_note_removed(ctx->access, subject.relpath);
 	fuse_reply_err(req, -err);
@@ -412,6 +415,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		err = rename_allowed(req, dir, name, &st, newdir, newname, &from, &to);
 	if (err == 0 && renameat2(dir->fd, name, newdir->fd, newname, flags) != 0)
 		err = -errno;
+	if (err == 0)
+		gate_names_changed(ctx);
 	if (err == 0 && from.policy_on)
 		access_note_renamed(ctx->access, from.relpath, to.relpath);
 	fuse_reply_err(req, -err);

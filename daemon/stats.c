@@ -10,13 +10,18 @@
 int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
 {
 	const struct mfs_stats *s = &ctx->stats;
-	int len = snprintf(buf, size,
+	uint64_t from_memory, from_db;
+	int len;
+
+	access_counters(ctx->access, &from_memory, &from_db);
+	len = snprintf(buf, size,
 		"{\"opens_passthrough\": %llu, \"opens_server\": %llu, \"opens_denied\": %llu, "
 		"\"opens_redacted\": %llu, \"opens_transcoded\": %llu, "
 		"\"transcodes_started\": %llu, \"transcodes_failed\": %llu, "
 		"\"transcode_cache_hits\": %llu, \"server_read_bytes\": %llu, "
 		"\"server_write_bytes\": %llu, \"backing_ids_open\": %lld, "
-		"\"policy_errors\": %llu, \"inodes\": %zu, \"passthrough_active\": %d, "
+		"\"policy_errors\": %llu, \"decisions_from_memory\": %llu, "
+		"\"decisions_from_db\": %llu, \"inodes\": %zu, \"passthrough_active\": %d, "
 		"\"mode\": \"%s\", \"pid\": %d, \"capabilities\": \"%s\"}\n",
 		(unsigned long long)atomic_load(&s->opens_passthrough),
 		(unsigned long long)atomic_load(&s->opens_server),
@@ -30,6 +35,7 @@ int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
 		(unsigned long long)atomic_load(&s->server_write_bytes),
 		(long long)atomic_load(&s->backing_ids_open),
 		(unsigned long long)atomic_load(&s->policy_errors),
+		(unsigned long long)from_memory, (unsigned long long)from_db,
 		inode_table_count(&ctx->inodes),
 		passthrough_usable(&ctx->passthrough),
 		ctx->access ? (ctx->opt.bench_allow_all ? "bench-allow-all" : "policy") : "posix",

@@ -168,7 +168,20 @@ int db_file_remove(struct db_conn *conn, const char *path);
 int db_file_foreach_stale(struct db_conn *conn, const char *prefix, int64_t generation,
                           int (*each)(const char *path, void *ctx), void *ctx);
 
+/*
+ * Calls each(path, rec) for the records of the files directly in `dir`
+ * (not below its subdirectories), stopping at a nonzero return. Looks at
+ * no more than max_rows records of the subtree: returns 1 when it stopped
+ * there (some were not listed), 0 when it listed all, or a negative errno.
+ */
+int db_file_list_dir(struct db_conn *conn, const char *dir, size_t max_rows,
+                     int (*each)(const char *path, const struct db_file *rec, void *ctx),
+                     void *ctx);
+
 /* ---- per-file grants (db/files.c) ---- */
+
+/* 1 when uid holds any per-file grant, 0 when none, or a negative errno. */
+int db_grant_any(struct db_conn *conn, uid_t uid);
 
 /* Sets *writable; -ENOENT when uid holds no grant on path. */
 int db_grant_get(struct db_conn *conn, uid_t uid, const char *path, int *writable);

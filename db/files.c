@@ -3,10 +3,28 @@
  * relative to SOURCE) and the per-file grants that hang off it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/internal.h"
+
+/* Reads the ten record columns that start at `col` (STMT_FILE_GET's order). */
+static void read_file_columns(sqlite3_stmt *stmt, int col, struct db_file *out)
+{
+	out->owner_uid = sqlite3_column_type(stmt, col) == SQLITE_NULL ?
+	                 DB_NO_OWNER : sqlite3_column_int64(stmt, col);
+	out->media_type = sqlite3_column_int(stmt, col + 1);
+	out->pending = sqlite3_column_int(stmt, col + 2);
+	out->size = sqlite3_column_int64(stmt, col + 3);
+	out->mtime_ns = sqlite3_column_int64(stmt, col + 4);
+	out->has_location = sqlite3_column_int(stmt, col + 5);
+	if (db_column_text(stmt, col + 6, out->codec, sizeof(out->codec)) < 0)
+		out->codec[0] = '\0';  /* an absurd codec name is no known codec */
+	out->scan_generation = sqlite3_column_int64(stmt, col + 7);
+	out->media_size = sqlite3_column_int64(stmt, col + 8);
+	out->media_mtime_ns = sqlite3_column_int64(stmt, col + 9);
+}
 
 int db_file_get(struct db_conn *conn, const char *path, struct db_file *out)
 {
@@ -19,20 +37,50 @@ int db_file_get(struct db_conn *conn, const char *path, struct db_file *out)
 	rc = db_step(conn, stmt);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? -ENOENT : rc;
-	out->owner_uid = sqlite3_column_type(stmt, 0) == SQLITE_NULL ?
-	                 DB_NO_OWNER : sqlite3_column_int64(stmt, 0);
-	out->media_type = sqlite3_column_int(stmt, 1);
-	out->pending = sqlite3_column_int(stmt, 2);
-	out->size = sqlite3_column_int64(stmt, 3);
-	out->mtime_ns = sqlite3_column_int64(stmt, 4);
-	out->has_location = sqlite3_column_int(stmt, 5);
-	if (db_column_text(stmt, 6, out->codec, sizeof(out->codec)) < 0)
-		out->codec[0] = '\0';  /* an absurd codec name is no known codec */
-	out->scan_generation = sqlite3_column_int64(stmt, 7);
-	out->media_size = sqlite3_column_int64(stmt, 8);
-	out->media_mtime_ns = sqlite3_column_int64(stmt, 9);
+	read_file_columns(stmt, 0, out);
 	sqlite3_reset(stmt);
 	return 0;
+}
+
+int db_file_list_dir(struct db_conn *conn, const char *dir, size_t max_rows,
+                     int (*each)(const char *path, const struct db_file *rec, void *ctx),
+                     void *ctx)
+{
+	size_t dir_len = strlen(dir), rows = 0;
+	sqlite3_stmt *stmt;
+	char *low, *high;
+	int rc;
+
+	if ((low = malloc(dir_len + 2)) == NULL || (high = malloc(dir_len + 2)) == NULL) {
+		free(low);
+		return -ENOMEM;
+	}
+	snprintf(low, dir_len + 2, "%s/", dir);
+	snprintf(high, dir_len + 2, "%s0", dir);
+	rc = db_stmt(conn, STMT_FILE_LIST_DIR, &stmt);
+	if (rc == 0) {
+		db_bind_text(stmt, 1, low);
+		db_bind_text(stmt, 2, high);
+	}
+	while (rc == 0 && (rc = db_step(conn, stmt)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(stmt, 0);
+		struct db_file rec;
+
+		rc = 0;
+		if (++rows > max_rows) {
+			rc = 1;
+		} else if (path != NULL && strchr(path + dir_len + 1, '/') == NULL) {
+			read_file_columns(stmt, 1, &rec);
+			rc = each(path, &rec, ctx);
+		}   /* else below a subdirectory: not this directory's */
+		if (rc != 0)
+			sqlite3_reset(stmt);  /* stopped mid-way: db_step resets only at the end */
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	free(low);
+	free(high);
+	return rc;
 }
 
 /* Binds the nine columns of STMT_FILE_PUT / STMT_FILE_ADD_IF_ABSENT. */
@@ -275,6 +323,22 @@ int db_grant_get(struct db_conn *conn, uid_t uid, const char *path, int *writabl
 	*writable = sqlite3_column_int(stmt, 0);
 	sqlite3_reset(stmt);
 	return 0;
+}
+
+int db_grant_any(struct db_conn *conn, uid_t uid)
+{
+	sqlite3_stmt *stmt;
+	int rc = db_stmt(conn, STMT_GRANT_ANY, &stmt);
+
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, uid);
+	rc = db_step(conn, stmt);
+	if (rc == SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : rc;
 }
 
 int db_grant_set(struct db_conn *conn, uid_t uid, const char *path, int writable)

@@ -18,12 +18,9 @@ struct db_pool {
 	struct db_conn *conns;      /* every open connection, for db_pool_close */
 };
 
-/* Thread exit: the thread's connection goes with it. */
-static void conn_destructor(void *value)
+/* Removes conn from the pool's list and closes it. */
+static void forget_conn(struct db_pool *pool, struct db_conn *conn)
 {
-	struct db_conn *conn = value;
-	struct db_pool *pool = conn->pool;
-
 	pthread_mutex_lock(&pool->lock);
 	for (struct db_conn **link = &pool->conns; *link; link = &(*link)->pool_next) {
 		if (*link == conn) {
@@ -33,6 +30,14 @@ static void conn_destructor(void *value)
 	}
 	pthread_mutex_unlock(&pool->lock);
 	db_close(conn);
+}
+
+/* Thread exit: the thread's connection goes with it. */
+static void conn_destructor(void *value)
+{
+	struct db_conn *conn = value;
+
+	forget_conn(conn->pool, conn);
 }
 
 int db_pool_open(const char *path, struct db_pool **out, char *errbuf, size_t errlen)
@@ -75,8 +80,15 @@ int db_pool_conn(struct db_pool *pool, struct db_conn **out)
 		/* Deleted or replaced under us: fail closed, never answer from it. */
 		if (db_conn_check_file(conn) < 0)
 			return -EIO;
-		*out = conn;
-		return 0;
+		/* SQLite opens a file it cannot write read-only, for good: one
+		 * opened while the database was read-only (an administrator's
+		 * chattr +i) would refuse every write after that was undone. */
+		if (sqlite3_db_readonly(conn->sqlite, "main") != 1) {
+			*out = conn;
+			return 0;
+		}
+		pthread_setspecific(pool->key, NULL);
+		forget_conn(pool, conn);
 	}
 	/* db_connect() would create a missing file: a fresh empty policy. */
 	if (access(pool->path, F_OK) != 0)

@@ -108,7 +108,13 @@ const char *const db_stmt_sql[STMT_COUNT] = {
 	[STMT_FILE_SET_TYPE] = "UPDATE files SET media_type = ?2 WHERE path = ?1",
 	[STMT_FILE_LIST_STALE] = "SELECT path FROM files WHERE scan_generation < ?2"
 	                         " AND (?1 = '' OR path = ?1 OR " UNDER("?1") ") ORDER BY path",
+	/* Every path that starts with "dir/" (?1 = "dir/", ?2 = "dir0": '0' sorts
+	 * right after '/'), through the primary key's index. */
+	[STMT_FILE_LIST_DIR] = "SELECT path, owner_uid, media_type, pending, size, mtime_ns,"
+	                       " has_location, codec, scan_generation, media_size, media_mtime_ns"
+	                       " FROM files WHERE path > ?1 AND path < ?2",
 	[STMT_GRANT_GET] = "SELECT writable FROM file_grants WHERE uid = ?1 AND path = ?2",
+	[STMT_GRANT_ANY] = "SELECT 1 FROM file_grants WHERE uid = ?1 LIMIT 1",
 	[STMT_GRANT_SET] = "INSERT INTO file_grants(uid, path, writable) VALUES(?1, ?2, ?3)"
 	                   " ON CONFLICT(uid, path) DO UPDATE SET writable = excluded.writable",
 	[STMT_GRANT_DELETE] = "DELETE FROM file_grants WHERE uid = ?1 AND path = ?2",

@@ -36,6 +36,15 @@ def run_daemon(args, timeout=30, cwd="/"):
     return rc, o, e
 
 
+def exited(pid):
+    """pid is gone or a zombie (reaped at any moment while we look)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 def daemon_pids(*args):
     """Pids of mediafsd processes whose command line contains all of args
     (exact arguments, e.g. the SOURCE and MOUNTPOINT given to it)."""
@@ -202,8 +211,7 @@ def test_background_mode(tree, unmount):
         r = subprocess.run(unmount + [mnt], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, f"{unmount} failed: {r.stderr}"
         assert not mfs.is_mounted(mnt)
-        mfs.wait_for(lambda: not os.path.exists(f"/proc/{pids[0]}") or
-                     open(f"/proc/{pids[0]}/stat").read().split()[2] == "Z", 10,
+        mfs.wait_for(lambda: exited(pids[0]), 10,
                      what="the background daemon to exit after unmount")
     finally:
         for pid in daemon_pids(src, mnt):
