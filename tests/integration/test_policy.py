@@ -14,6 +14,7 @@ import subprocess
 import time
 
 import mfs
+import sec_env
 from policy_env import (ALLMEDIA, CAMERA, FILES, GALLERY, LOCGAL, MUSIC, PKG, PLAIN,
                         STANDARD_DIRS, SYSTEM, USER1, PolicyMount, ename, errno_of, expect,
                         listdir_sorted, media_dir, open_close, plain_media, pol, read_file,
@@ -249,6 +250,76 @@ def test_grant_and_revoke_apply_to_the_next_open(pol, plain_media):
         pol.revoke(PLAIN, "READ_MEDIA_IMAGES")
         expect(ENOENT, PLAIN, "stat right after revoke", os.stat, p)
         expect(ENOENT, PLAIN, "open right after revoke", open_close, p)
+
+
+def warm(uid, paths, rounds=3):
+    """uid stats and opens every path a few times: the daemon's record cache
+    then holds every input of these decisions."""
+    for _ in range(rounds):
+        for p in paths:
+            run_as(uid, os.stat, p)
+            run_as(uid, open_close, p)
+
+
+def test_decisions_from_memory_follow_every_change(pol, plain_media):
+    """Decisions answered from the daemon's record cache (no database read)
+    change with the very next request after any change: a permission, a
+    per-file grant, an app removed, a file changed or moved behind the
+    daemon's back."""
+    jpg = plain_media["jpg"]
+    names = [f"0/DCIM/mem{i}.jpg" for i in range(8)]
+    paths = [create_as(pol, CAMERA, n, jpg) for n in names]
+    warm(GALLERY, paths, rounds=1)
+    time.sleep(0.2)          # whole directories are cached once the database is quiet
+    before = pol.stats()
+    warm(GALLERY, paths)
+    after = pol.stats()
+    from_memory = after["decisions_from_memory"] - before["decisions_from_memory"]
+    from_db = after["decisions_from_db"] - before["decisions_from_db"]
+    assert from_memory >= 3 * len(paths) and from_db <= len(paths), (from_memory, from_db)
+
+    # a permission revoked, then granted again
+    pol.revoke(GALLERY, "READ_MEDIA_IMAGES")
+    for p in paths:
+        expect(ENOENT, GALLERY, "stat after revoke", os.stat, p)
+        expect(ENOENT, GALLERY, "open after revoke", open_close, p)
+    pol.grant(GALLERY, "READ_MEDIA_IMAGES")
+    warm(GALLERY, paths)
+
+    # a per-file grant given and taken back while the refusal is cached
+    for _ in range(3):
+        expect(ENOENT, PLAIN, "stat without a grant", os.stat, paths[0])
+    pol.grant_file(PLAIN, names[0])
+    assert_readable(PLAIN, paths[0], jpg)
+    assert_readable(PLAIN, paths[0], jpg)
+    pol.revoke_file(PLAIN, names[0])
+    expect(ENOENT, PLAIN, "open after revoke-file", open_close, paths[0])
+
+    # the app removed: an unknown uid sees no one else's photos
+    warm(ALLMEDIA, paths[:2])
+    pol.ctl("app", "remove", "--uid", str(ALLMEDIA))
+    expect(ENOENT, ALLMEDIA, "stat after app remove", os.stat, paths[0])
+
+    # changed behind the daemon's back: the new bytes are served, and gaining
+    # a location makes the next open of an app without ACCESS_MEDIA_LOCATION
+    # a redacted one
+    warm(GALLERY, paths[:2])
+    gps = sec_env.make_gps_jpeg(pol.s(names[1]))
+    got = run_as(GALLERY, read_file, paths[1])
+    assert len(got) == len(gps) and got != gps, "location not redacted after a change"
+    assert run_as(LOCGAL, read_file, paths[1]) == gps
+    with open(pol.s(names[0]), "ab") as f:
+        f.write(b"tail")
+    assert_readable(GALLERY, paths[0], jpg + b"tail")
+
+    # moved behind the daemon's back into another app's private area
+    private = pol.s("0/Android/data/com.pol.music")
+    os.makedirs(private, exist_ok=True)
+    os.rename(pol.s(names[2]), os.path.join(private, "mem2.jpg"))
+    expect(ENOENT, GALLERY, "stat of the old name", os.stat, paths[2])
+    expect(ENOENT, GALLERY, "stat in another app's private area", os.stat,
+           pol.m("0/Android/data/com.pol.music/mem2.jpg"))
+    assert run_as(MUSIC, os.stat, pol.m("0/Android/data/com.pol.music/mem2.jpg"))
 
 
 def test_per_file_grants_read_and_write(pol, plain_media):
