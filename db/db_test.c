@@ -1,7 +1,7 @@
 /*
  * db_test.c - db/ against real SQLite files in $TEST_TMPDIR: creation,
- * migration, corrupt files, every query, the app cache's invalidation and
- * concurrent writers.
+ * migration, corrupt files, every query, the app cache's invalidation,
+ * change stamps, the record cache and concurrent writers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "db/app_cache.h"
+#include "db/change_stamp.h"
 #include "db/db.h"
+#include "db/record_cache.h"
 
 /* A fresh database path per test. */
 static void fresh_path(char *buf, size_t len, const char *name)
@@ -252,6 +255,169 @@ static void test_files_and_grants(void **state)
 	assert_int_equal(query_int(path, "SELECT count(*) FROM file_grants"), 0);
 }
 
+static int collect_listed(const char *path, const struct db_file *rec, void *ctx)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 512 - strlen(out), "%s:%lld,", path, (long long)rec->size);
+	return 0;
+}
+
+static void test_list_dir_and_grant_any(void **state)
+{
+	char path[512], listed[512] = "";
+	struct db_conn *conn;
+	struct db_file file = file_of(DB_NO_OWNER, 0);
+
+	(void)state;
+	fresh_path(path, sizeof(path), "listdir");
+	conn = open_ok(path);
+	file.size = 7;
+	assert_int_equal(db_file_put(conn, "0/DCIM/a.jpg", &file), 0);
+	assert_int_equal(db_file_put(conn, "0/DCIM/b.jpg", &file), 0);
+	assert_int_equal(db_file_put(conn, "0/DCIM/Camera/c.jpg", &file), 0);  /* below: not listed */
+	assert_int_equal(db_file_put(conn, "0/DCIMx.jpg", &file), 0);          /* a sibling */
+	assert_int_equal(db_file_put(conn, "0/DCIM0/d.jpg", &file), 0);        /* '0' follows '/' */
+	assert_int_equal(db_file_list_dir(conn, "0/DCIM", 100, collect_listed, listed), 0);
+	assert_string_equal(listed, "0/DCIM/a.jpg:7,0/DCIM/b.jpg:7,");
+	/* Stops after max_rows records of the subtree (Camera/c.jpg sorts
+	 * first and counts) and says so. */
+	listed[0] = '\0';
+	assert_int_equal(db_file_list_dir(conn, "0/DCIM", 2, collect_listed, listed), 1);
+	assert_string_equal(listed, "0/DCIM/a.jpg:7,");
+	/* The statement is usable again after an early stop. */
+	listed[0] = '\0';
+	assert_int_equal(db_file_list_dir(conn, "0/DCIM/Camera", 100, collect_listed, listed), 0);
+	assert_string_equal(listed, "0/DCIM/Camera/c.jpg:7,");
+
+	assert_int_equal(db_app_add(conn, 10020, "com.gallery", 0), 0);
+	assert_int_equal(db_grant_any(conn, 10020), 0);
+	assert_int_equal(db_grant_set(conn, 10020, "0/DCIM/a.jpg", 0), 0);
+	assert_int_equal(db_grant_any(conn, 10020), 1);
+	assert_int_equal(db_grant_any(conn, 10021), 0);
+	db_close(conn);
+}
+
+/* A stable stamp, read while nothing is being committed. */
+static struct db_stamp stamp_now(struct db_stamp_probe *probe)
+{
+	struct db_stamp stamp;
+
+	assert_int_equal(db_stamp_read(probe, &stamp), 0);
+	return stamp;
+}
+
+static void test_change_stamp_moves_with_every_commit(void **state)
+{
+	char path[512];
+	struct db_conn *conn, *other;
+	struct db_stamp_probe *probe;
+	struct db_stamp before, after;
+	struct db_file file = file_of(DB_NO_OWNER, 0), got;
+
+	(void)state;
+	fresh_path(path, sizeof(path), "stamp");
+	conn = open_ok(path);
+	other = open_ok(path);
+	assert_int_equal(db_stamp_probe_open(path, &probe), 0);
+	before = stamp_now(probe);
+	assert_int_equal(db_file_get(conn, "0/DCIM/none.jpg", &got), -ENOENT);  /* reads: no change */
+	after = stamp_now(probe);
+	assert_true(db_stamp_equal(&before, &after));
+	/* Commits by any connection, the probe's process or not, move it. */
+	assert_int_equal(db_file_put(other, "0/DCIM/a.jpg", &file), 0);
+	after = stamp_now(probe);
+	assert_false(db_stamp_equal(&before, &after));
+	before = after;
+	{
+		/* Another process commits. */
+		pid_t child = fork();
+		int status;
+
+		assert_true(child >= 0);
+		if (child == 0) {
+			struct db_conn *own = NULL;
+			char err[DB_ERRMSG_MAX];
+			_exit(db_open(path, &own, err, sizeof(err)) == 0 &&
+			      db_file_put(own, "0/DCIM/child.jpg", &file) == 0 ? 0 : 1);
+		}
+		assert_int_equal(waitpid(child, &status, 0), child);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		after = stamp_now(probe);
+		assert_false(db_stamp_equal(&before, &after));
+		before = after;
+	}
+	/* A checkpoint moves no data and need not move it, but a restarted WAL does. */
+	{
+		sqlite3 *db;
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+		                                           NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(db_file_put(conn, "0/DCIM/b.jpg", &file), 0);
+	after = stamp_now(probe);
+	assert_false(db_stamp_equal(&before, &after));
+	db_stamp_probe_close(probe);
+	db_close(other);
+	db_close(conn);
+}
+
+static void test_record_cache_serves_one_stamp_only(void **state)
+{
+	char path[512];
+	struct db_conn *conn;
+	struct db_stamp_probe *probe;
+	struct record_cache *cache;
+	struct db_stamp read_at, now;
+	struct db_file file = file_of(10010, 0), got;
+	struct cached_app app = { .record = { .uid = 10020, .registered = 1 },
+	                          .has_file_grants = 1 }, got_app;
+
+	(void)state;
+	fresh_path(path, sizeof(path), "records");
+	conn = open_ok(path);
+	assert_int_equal(db_stamp_probe_open(path, &probe), 0);
+	assert_int_equal(record_cache_create(probe, 4, &cache), 0);
+	read_at = stamp_now(probe);
+	assert_int_equal(record_cache_get_file(cache, &read_at, "0/DCIM/a.jpg", &got), 0);
+	record_cache_put_file(cache, &read_at, "0/DCIM/a.jpg", &file);
+	record_cache_put_app(cache, &read_at, &app);
+	assert_int_equal(record_cache_get_file(cache, &read_at, "0/DCIM/a.jpg", &got), 1);
+	assert_int_equal(got.owner_uid, 10010);
+	assert_int_equal(record_cache_get_app(cache, &read_at, 10020, &got_app), 1);
+	assert_int_equal(got_app.has_file_grants, 1);
+	assert_int_equal(record_cache_get_app(cache, &read_at, 10020 + 256, &got_app), 0);
+	/* A whole directory is wanted only once the stamp has held a while. */
+	assert_int_equal(record_cache_dir_wanted(cache, &read_at, "0/DCIM"), 0);
+	usleep(120 * 1000);
+	assert_int_equal(record_cache_dir_wanted(cache, &read_at, "0/DCIM"), 1);
+	record_cache_dir_loaded(cache, &read_at, "0/DCIM");
+	assert_int_equal(record_cache_dir_wanted(cache, &read_at, "0/DCIM"), 0);
+
+	/* Anything committed: nothing of the old stamp is served ... */
+	assert_int_equal(db_file_put(conn, "0/DCIM/z.jpg", &file), 0);
+	now = stamp_now(probe);
+	assert_int_equal(record_cache_get_file(cache, &now, "0/DCIM/a.jpg", &got), 0);
+	assert_int_equal(record_cache_get_app(cache, &now, 10020, &got_app), 0);
+	/* ... and what was read before the commit is not stored after it. */
+	record_cache_put_file(cache, &read_at, "0/DCIM/a.jpg", &file);
+	assert_int_equal(record_cache_get_file(cache, &now, "0/DCIM/a.jpg", &got), 0);
+	record_cache_put_file(cache, &now, "0/DCIM/a.jpg", &file);
+	assert_int_equal(record_cache_get_file(cache, &now, "0/DCIM/a.jpg", &got), 1);
+	/* Full (max 4 files): it starts over rather than grow. */
+	for (int i = 0; i < 6; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "0/DCIM/f%d.jpg", i);
+		record_cache_put_file(cache, &now, name, &file);
+		assert_int_equal(record_cache_get_file(cache, &now, name, &got), 1);
+	}
+	assert_int_equal(record_cache_get_file(cache, &now, "0/DCIM/a.jpg", &got), 0);
+	record_cache_destroy(cache);
+	db_stamp_probe_close(probe);
+	db_close(conn);
+}
+
 static unsigned perm_bit(const char *name)
 {
 	if (strcmp(name, "READ_MEDIA_IMAGES") == 0)
@@ -449,6 +615,9 @@ int main(void)
 		cmocka_unit_test(test_corrupt_and_newer_databases),
 		cmocka_unit_test(test_apps_and_permissions),
 		cmocka_unit_test(test_files_and_grants),
+		cmocka_unit_test(test_list_dir_and_grant_any),
+		cmocka_unit_test(test_change_stamp_moves_with_every_commit),
+		cmocka_unit_test(test_record_cache_serves_one_stamp_only),
 		cmocka_unit_test(test_app_cache_sees_other_connections),
 		cmocka_unit_test(test_concurrent_writers_never_fail),
 		cmocka_unit_test(test_transcoder_settings),
