@@ -2,6 +2,7 @@
 #include "daemon/inode.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -166,6 +167,48 @@ int inode_lookup_ref(struct inode_table *table, int fd, const struct stat *st,
 	pthread_mutex_unlock(&table->lock);
 	*out = fresh;
 	return 0;
+}
+
+/* Adds one lookup to the inode of (st, view) and returns it, if the table
+ * has it; else NULL. */
+static struct mfs_inode *ref_existing(struct inode_table *table, const struct stat *st,
+                                      enum inode_view view)
+{
+	struct mfs_inode *inode = NULL;
+
+	pthread_mutex_lock(&table->lock);
+	if (st->st_dev == table->root.dev && st->st_ino == table->root.ino && view == VIEW_PLAIN)
+		inode = &table->root;
+	else
+		inode = table->buckets[bucket_of(table, st->st_dev, st->st_ino, view)];
+	while (inode && inode != &table->root &&
+	       !(inode->dev == st->st_dev && inode->ino == st->st_ino && inode->view == view))
+		inode = inode->hash_next;
+	if (inode)
+		inode->nlookup++;
+	pthread_mutex_unlock(&table->lock);
+	return inode;
+}
+
+int inode_lookup_ref_at(struct inode_table *table, int dir_fd, const char *name,
+                        const struct stat *st, enum inode_view view, struct mfs_inode **out)
+{
+	struct stat opened;
+	int fd;
+
+	/* A known file needs no new descriptor: the table's own keeps that
+	 * inode alive, so its number cannot have been reused by another file. */
+	*out = ref_existing(table, st, view);
+	if (*out)
+		return 0;
+	fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &opened) != 0 || opened.st_dev != st->st_dev || opened.st_ino != st->st_ino) {
+		close(fd);  /* replaced since st was taken: the caller looks again */
+		return -EAGAIN;
+	}
+	return inode_lookup_ref(table, fd, st, view, out);
 }
 
 /* Unlinks inode from its bucket if nothing holds it any more; returns it for

@@ -86,6 +86,15 @@ fuse_ino_t inode_to_fuse(struct inode_table *table, struct mfs_inode *inode);
 int inode_lookup_ref(struct inode_table *table, int fd, const struct stat *st,
                      enum inode_view view, struct mfs_inode **out);
 
+/*
+ * inode_lookup_ref() for the entry `name` of directory dir_fd, whose lstat
+ * st the caller has just taken: opens a descriptor only when the table does
+ * not know that file yet. Returns 0 and sets *out, -EAGAIN when the name
+ * now refers to another file (stat it again), or another negative errno.
+ */
+int inode_lookup_ref_at(struct inode_table *table, int dir_fd, const char *name,
+                        const struct stat *st, enum inode_view view, struct mfs_inode **out);
+
 /* Drops `count` lookups (FORGET); frees the inode when nothing holds it. */
 void inode_forget(struct inode_table *table, struct mfs_inode *inode, uint64_t count);
 

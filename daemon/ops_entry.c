@@ -81,31 +81,25 @@ int entry_lookup(fuse_req_t req, struct mfs_inode *parent, const char *name,
 	struct gate_subject subject;
 	struct access_result decision;
 	struct mfs_inode *inode;
-	int fd, err;
+	int err, attempts = 0;
 
 	memset(e, 0, sizeof(*e));
 	if (name_is_dot_or_dotdot(name) || strchr(name, '/'))
 		return -ENOENT;
-	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return absent_name_errno(req, parent, -errno);
-	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	if (!presentable(e->attr.st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	err = gate_see(req, parent, name, &e->attr, &subject, &decision);
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	err = inode_lookup_ref(&ctx->inodes, fd, &e->attr, view_for(decision.verdict), &inode);
+	do {
+		if (fstatat(parent->fd, name, &e->attr, AT_SYMLINK_NOFOLLOW) != 0)
+			return absent_name_errno(req, parent, -errno);
+		if (!presentable(e->attr.st_mode))
+			return -ENOENT;
+		err = gate_see(req, parent, name, &e->attr, &subject, &decision);
+		if (err < 0)
+			return err;
+		/* -EAGAIN: replaced between the stat and the open; decide again. */
+		err = inode_lookup_ref_at(&ctx->inodes, parent->fd, name, &e->attr,
+		                          view_for(decision.verdict), &inode);
+	} while (err == -EAGAIN && ++attempts < 3);
 	if (err < 0)
-		return err;
+		return err == -EAGAIN ? -ENOENT : err;
 	if (inode->view == VIEW_TRANSCODED)
 		transcoded_present_size(ctx, &e->attr);
 	gate_remember_path(ctx, inode, &subject);
