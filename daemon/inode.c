@@ -48,7 +48,7 @@ static void set_view_version(struct mfs_inode *inode, const struct stat *st)
 	inode->view_ctime = st->st_ctim;
 }
 
-/* Is `inode` the one for (st, view)? Assumes table->lock (reads hash fields). */
+/* Is `inode` the one for (st, view)? Reads immutable fields only. */
 static int inode_is(const struct mfs_inode *inode, const struct stat *st, enum inode_view view)
 {
 	if (inode->dev != st->st_dev || inode->ino != st->st_ino || inode->view != view)
