@@ -116,29 +116,62 @@ static struct redact_copy *find_locked(struct redact_copies *rc, const struct st
 	return NULL;
 }
 
-/*
- * Frees unreferenced copies, least recently used first, until `need` more
- * bytes fit the budget, then reserves them. Assumes rc->lock. Unlinked
- * copies go on *freed, to be closed after the lock is dropped.
- * Returns 0, or -ENOSPC (nothing reserved) when copies in use fill it.
- */
-static int reserve_locked(struct redact_copies *rc, uint64_t need, struct redact_copy **freed)
+/* Unlinks *link (an unreferenced copy) onto *freed. Assumes rc->lock. */
+static void unlink_locked(struct redact_copies *rc, struct redact_copy **link,
+                          struct redact_copy **freed)
 {
+	struct redact_copy *gone = *link;
+
+	*link = gone->next;
+	rc->bytes -= gone->charge;
+	rc->count--;
+	gone->next = *freed;
+	*freed = gone;
+}
+
+/* The link to the least recently used unreferenced copy, or NULL. Assumes rc->lock. */
+static struct redact_copy **lru_unused_locked(struct redact_copies *rc)
+{
+	struct redact_copy **victim = NULL;
+
+	for (struct redact_copy **link = &rc->head; *link; link = &(*link)->next) {
+		if ((*link)->refs == 0 && (!victim || (*link)->last_used < (*victim)->last_used))
+			victim = link;
+	}
+	return victim;
+}
+
+/*
+ * Makes room for a copy of `need` bytes of the file *st shows, then
+ * reserves the bytes. Assumes rc->lock. Unlinked copies go on *freed, to be
+ * closed after the lock is dropped:
+ *   - unreferenced copies of older versions of the same file: a version
+ *     never comes back (ctime only moves forward), so they are dead weight;
+ *   - then unreferenced copies, least recently used first, until `need`
+ *     fits the budget and fewer than REDACT_COPIES_MAX_CACHED are listed
+ *     (each holds a descriptor). Copies in use are never dropped: they do
+ *     not count against that number's limit, only against the budget.
+ * Returns 0, or -ENOSPC (nothing reserved) when copies in use fill the budget.
+ */
+static int reserve_locked(struct redact_copies *rc, const struct stat *st, uint64_t need,
+                          struct redact_copy **freed)
+{
+	struct redact_copy **link = &rc->head, **victim;
+
+	while (*link) {
+		if ((*link)->refs == 0 && (*link)->dev == st->st_dev && (*link)->ino == st->st_ino)
+			unlink_locked(rc, link, freed);
+		else
+			link = &(*link)->next;
+	}
 	while (rc->bytes + need > rc->budget) {
-		struct redact_copy **victim = NULL;
-		for (struct redact_copy **link = &rc->head; *link; link = &(*link)->next) {
-			if ((*link)->refs == 0 && (!victim || (*link)->last_used < (*victim)->last_used))
-				victim = link;
-		}
+		victim = lru_unused_locked(rc);
 		if (!victim)
 			return -ENOSPC;
-		struct redact_copy *gone = *victim;
-		*victim = gone->next;
-		rc->bytes -= gone->charge;
-		rc->count--;
-		gone->next = *freed;
-		*freed = gone;
+		unlink_locked(rc, victim, freed);
 	}
+	while (rc->count >= REDACT_COPIES_MAX_CACHED && (victim = lru_unused_locked(rc)))
+		unlink_locked(rc, victim, freed);
 	rc->bytes += need;
 	return 0;
 }
@@ -281,7 +314,7 @@ int redact_copy_get(struct redact_copies *rc, int source_fd, const struct stat *
 		return -EFBIG;
 	pthread_mutex_lock(&rc->lock);
 	copy = find_locked(rc, st, ranges, count);
-	err = copy ? 0 : reserve_locked(rc, charge, &freed);
+	err = copy ? 0 : reserve_locked(rc, st, charge, &freed);
 	pthread_mutex_unlock(&rc->lock);
 	free_list(freed);
 	if (copy) {

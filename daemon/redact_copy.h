@@ -8,8 +8,9 @@
  * mtime_ns, ctime_ns) and the exact ranges it zeroes, so a changed source
  * never matches an old copy. Copies are reference-counted: a reference is
  * held by each view inode that registered the copy as its backing file.
- * Unreferenced copies stay cached for reuse until the memory budget needs
- * their room (least recently used first).
+ * Unreferenced copies stay cached for reuse until the memory budget or the
+ * descriptor limit needs their room (least recently used first), or a newer
+ * version of the same file is copied.
  *
  * No FUSE and no inode here: iomode.c decides when a copy is used.
  */
@@ -24,6 +25,9 @@
 #include "daemon/access.h"
 
 struct redact_copy;
+
+/* Unreferenced copies kept for reuse at most (each holds a descriptor). */
+#define REDACT_COPIES_MAX_CACHED 256
 
 struct redact_copies {
 	uint64_t max_file;        /* largest source that gets a copy; 0: none. Immutable */

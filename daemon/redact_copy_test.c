@@ -175,6 +175,34 @@ static void test_budget_keeps_copies_in_use_and_evicts_lru(void **state)
 	close(fc);
 }
 
+static void test_a_new_version_drops_unused_old_ones(void **state)
+{
+	struct redact_copies rc;
+	struct redact_copy *old, *held, *fresh;
+	struct stat st;
+	uint64_t count, bytes;
+	int fd = make_source("versions", 4096, 11), other = make_source("other", 4096, 12);
+
+	(void)state;
+	redact_copies_init(&rc, 1 << 20, 1 << 20, zeroes, sizeof(zeroes));
+	assert_int_equal(fstat(other, &st), 0);
+	assert_int_equal(redact_copy_get(&rc, other, &st, NULL, 0, &held), 0);
+	redact_copy_put(&rc, held);                   /* another file's: unreferenced */
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(redact_copy_get(&rc, fd, &st, NULL, 0, &old), 0);
+	redact_copy_put(&rc, old);
+	assert_int_equal(pwrite(fd, "new", 3, 0), 3);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(redact_copy_get(&rc, fd, &st, NULL, 0, &fresh), 0);
+	redact_copies_usage(&rc, &count, &bytes);
+	assert_int_equal(count, 2);                   /* the other file's, and fresh */
+	assert_int_equal(bytes, 2 * 4096);
+	redact_copy_put(&rc, fresh);
+	redact_copies_destroy(&rc);
+	close(fd);
+	close(other);
+}
+
 static void test_present_shows_the_copy_version(void **state)
 {
 	struct redact_copies rc;
@@ -204,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_keys_are_version_and_ranges),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_budget_keeps_copies_in_use_and_evicts_lru),
+		cmocka_unit_test(test_a_new_version_drops_unused_old_ones),
 		cmocka_unit_test(test_present_shows_the_copy_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
