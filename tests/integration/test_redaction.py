@@ -945,3 +945,73 @@ def test_copy_budget(copy_lib):
     s = pm.stats()
     assert s["redact_copy_bytes"] <= COPY_BUDGET, s
     mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10, what="backing ids closed")
+
+
+REWRITE_SECONDS = 5
+
+
+def _rewrite_loop(chan, path, data, seconds):
+    """The owner: rewrites the same bytes in place as fast as it can, so
+    that every write makes a new version (new mtime and ctime)."""
+    fd = os.open(path, os.O_WRONLY)
+    n, end = 0, time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            os.pwrite(fd, data, 0)
+            n += 1
+    finally:
+        os.close(fd)
+    return n
+
+
+def _open_read_loop(chan, path, original, reference, seconds):
+    ok, bad = 0, {}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            got = read_file(path)
+            key = None if got == reference else (
+                "THE ORIGINAL" if got == original else "other bytes")
+        except OSError as e:
+            key = errno.errorcode.get(e.errno, str(e.errno))
+        if key is None:
+            ok += 1
+        else:
+            bad[key] = bad.get(key, 0) + 1
+    return ok, bad
+
+
+def test_opens_racing_with_rewrites(copy_lib):
+    """Every write makes a new version, so opens race with changes all the
+    time: between an open's LOOKUP and its OPEN the view inode it found may
+    pass through to the previous version's copy. Every read must be exactly
+    the redacted bytes, never an EIO. An open that loses that race on a view
+    with an older copy open gets ESTALE, which the VFS retries once with a
+    fresh lookup; only losing twice in a row reaches the app, which this
+    storm (tens of thousands of versions a second) allows rarely."""
+    pm, media = copy_lib
+    with open(os.path.join(media, "exif_ii.jpg"), "rb") as f:
+        data = f.read()
+    path = _put(pm, "0/DCIM/storm.jpg", data)
+    reference, _ = _redacted_read_checked(pm, path, data, "storm.jpg")
+    readers = [mfs.Spawned(GALLERY, _open_read_loop, path, data, reference, REWRITE_SECONDS)
+               for _ in range(3)]
+    writer = mfs.Spawned(OWNER, _rewrite_loop, path, data, REWRITE_SECONDS)
+    try:
+        writes = writer.result(timeout=REWRITE_SECONDS + 60)
+        results = [r.result(timeout=REWRITE_SECONDS + 60) for r in readers]
+    finally:
+        writer.kill()
+        for r in readers:
+            r.kill()
+    opens = sum(ok + sum(bad.values()) for ok, bad in results)
+    bad = {}
+    for _, b in results:
+        for k, v in b.items():
+            bad[k] = bad.get(k, 0) + v
+    assert writes > 1000 and opens > 100, (writes, opens)
+    assert set(bad) <= {"ESTALE"}, f"{opens} opens during {writes} rewrites: {bad}"
+    assert bad.get("ESTALE", 0) * 100 <= opens, f"{opens} opens: {bad}"
+    s = pm.stats()
+    assert s["redact_copy_bytes"] <= COPY_BUDGET, s
+    mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10, what="backing ids closed")
