@@ -312,6 +312,8 @@ int redact_copy_get(struct redact_copies *rc, int source_fd, const struct stat *
 
 	if (st->st_size < 0 || (uint64_t)st->st_size > rc->max_file || rc->max_file == 0)
 		return -EFBIG;
+	if (charge > rc->budget)
+		return -ENOSPC;   /* never fits: keep the cached copies */
 	pthread_mutex_lock(&rc->lock);
 	copy = find_locked(rc, st, ranges, count);
 	err = copy ? 0 : reserve_locked(rc, st, charge, &freed);

@@ -170,6 +170,16 @@ static void test_budget_keeps_copies_in_use_and_evicts_lru(void **state)
 	redact_copy_put(&rc, again);
 	redact_copy_put(&rc, c);
 	redact_copies_destroy(&rc);
+	/* A file larger than the whole budget evicts nothing. */
+	redact_copies_init(&rc, 1 << 20, 8192, zeroes, sizeof(zeroes));
+	assert_int_equal(redact_copy_get(&rc, fa, &sa, NULL, 0, &a), 0);
+	redact_copy_put(&rc, a);
+	assert_int_equal(ftruncate(fb, 8193), 0);
+	assert_int_equal(fstat(fb, &sb), 0);
+	assert_int_equal(redact_copy_get(&rc, fb, &sb, NULL, 0, &b), -ENOSPC);
+	redact_copies_usage(&rc, &count, &bytes);
+	assert_int_equal(count, 1);
+	redact_copies_destroy(&rc);
 	close(fa);
 	close(fb);
 	close(fc);
