@@ -109,7 +109,9 @@ void iomode_release(struct mfs_ctx *ctx, struct mfs_inode *inode, enum io_mode m
  *                open of a changed file looks up a NEW view inode. Only an
  *                open racing with a change between its LOOKUP and its OPEN
  *                lands here, and the VFS redoes such an open once, with a
- *                fresh lookup (LOOKUP_REVAL), on ESTALE.
+ *                fresh lookup (LOOKUP_REVAL), on ESTALE; losing that race
+ *                twice in a row, or reopening an old file through
+ *                /proc/PID/fd (no lookup), gives the caller ESTALE.
  *   SERVER       daemon-served opens exist (a passthrough open would fail
  *                with EIO): SERVER too, ranges re-derived on every read.
  *
