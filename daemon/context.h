@@ -11,6 +11,7 @@
 #include "daemon/inode.h"
 #include "daemon/options.h"
 #include "daemon/passthrough.h"
+#include "daemon/redact_copy.h"
 #include "daemon/stats.h"
 
 struct control_server;
@@ -31,6 +32,7 @@ struct mfs_ctx {
 	struct control_server *control;
 	unsigned dev_major, dev_minor;     /* the mount's device, names the control socket */
 	const char *zeroes;                /* shared read-only zero buffer for redacted reads */
+	struct redact_copies redact_copies; /* in-memory redacted copies; has its own lock */
 	/* Forked by main.c before the privilege drop (policy mode); NULL:
 	 * transcoded opens fail with EIO. Immutable after start-up. */
 	struct transcode_service *transcode_service;

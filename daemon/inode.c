@@ -1,9 +1,11 @@
-/* inode.c - see inode.h. A chained hash table keyed by (dev, ino, view). */
+/* inode.c - see inode.h. A chained hash table keyed by (dev, ino, view), plus
+ * the source version for redacted views (same bucket for every version). */
 #include "daemon/inode.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@ static size_t bucket_of(const struct inode_table *table, dev_t dev, ino_t ino,
 static void inode_init_common(struct mfs_inode *inode, int fd, dev_t dev, ino_t ino,
                               mode_t type, enum inode_view view)
 {
+	memset(inode, 0, sizeof(*inode));
 	inode->fd = fd;
 	inode->dev = dev;
 	inode->ino = ino;
@@ -37,6 +40,30 @@ static void inode_init_common(struct mfs_inode *inode, int fd, dev_t dev, ino_t 
 	inode->backing_id = 0;
 	inode->passthrough_opens = 0;
 	inode->server_opens = 0;
+	inode->redact_copy = NULL;
+}
+
+/* Records the version a redacted view shows (part of its identity). */
+static void set_view_version(struct mfs_inode *inode, const struct stat *st)
+{
+	if (inode->view != VIEW_REDACTED)
+		return;
+	inode->view_size = st->st_size;
+	inode->view_mtime = st->st_mtim;
+	inode->view_ctime = st->st_ctim;
+}
+
+/* Is `inode` the one for (st, view)? Reads immutable fields only. */
+static int inode_is(const struct mfs_inode *inode, const struct stat *st, enum inode_view view)
+{
+	if (inode->dev != st->st_dev || inode->ino != st->st_ino || inode->view != view)
+		return 0;
+	return view != VIEW_REDACTED ||
+	       (inode->view_size == st->st_size &&
+	        inode->view_mtime.tv_sec == st->st_mtim.tv_sec &&
+	        inode->view_mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	        inode->view_ctime.tv_sec == st->st_ctim.tv_sec &&
+	        inode->view_ctime.tv_nsec == st->st_ctim.tv_nsec);
 }
 
 int inode_table_init(struct inode_table *table, int root_fd, dev_t dev, ino_t ino)
@@ -141,7 +168,7 @@ int inode_lookup_ref(struct inode_table *table, int fd, const struct stat *st,
 	pthread_mutex_lock(&table->lock);
 	b = bucket_of(table, st->st_dev, st->st_ino, view);
 	for (inode = table->buckets[b]; inode; inode = inode->hash_next) {
-		if (inode->dev == st->st_dev && inode->ino == st->st_ino && inode->view == view)
+		if (inode_is(inode, st, view))
 			break;
 	}
 	if (inode) {
@@ -158,6 +185,7 @@ int inode_lookup_ref(struct inode_table *table, int fd, const struct stat *st,
 		return -ENOMEM;
 	}
 	inode_init_common(fresh, fd, st->st_dev, st->st_ino, st->st_mode & S_IFMT, view);
+	set_view_version(fresh, st);
 	fresh->nlookup = 1;
 	fresh->hash_next = table->buckets[b];
 	table->buckets[b] = fresh;
@@ -181,8 +209,7 @@ static struct mfs_inode *ref_existing(struct inode_table *table, const struct st
 		inode = &table->root;
 	else
 		inode = table->buckets[bucket_of(table, st->st_dev, st->st_ino, view)];
-	while (inode && inode != &table->root &&
-	       !(inode->dev == st->st_dev && inode->ino == st->st_ino && inode->view == view))
+	while (inode && inode != &table->root && !inode_is(inode, st, view))
 		inode = inode->hash_next;
 	if (inode)
 		inode->nlookup++;

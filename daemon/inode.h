@@ -21,8 +21,11 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "daemon/fuse_version.h"
+
+struct redact_copy;
 
 enum inode_view {
 	VIEW_PLAIN = 0,
@@ -37,6 +40,11 @@ struct mfs_inode {
 	ino_t ino;
 	mode_t type;             /* S_IFREG or S_IFDIR */
 	enum inode_view view;
+	/* VIEW_REDACTED only (zero otherwise): the source version this view was
+	 * looked up at, part of the inode's identity, so that a changed source
+	 * gets a new view inode (see iomode_open_redacted). */
+	struct timespec view_mtime, view_ctime;
+	off_t view_size;
 
 	/* Protected by inode_table.lock. */
 	uint64_t nlookup;
@@ -56,6 +64,7 @@ struct mfs_inode {
 	int backing_id;          /* kernel passthrough id, 0 when none */
 	uint32_t passthrough_opens;
 	uint32_t server_opens;
+	struct redact_copy *redact_copy; /* redacted view: the copy backing_id refers to */
 };
 
 struct inode_table {
@@ -78,7 +87,8 @@ struct mfs_inode *inode_from_fuse(struct inode_table *table, fuse_ino_t fuse_ino
 fuse_ino_t inode_to_fuse(struct inode_table *table, struct mfs_inode *inode);
 
 /*
- * Finds the inode for (st->st_dev, st->st_ino, view) and adds one lookup, or
+ * Finds the inode for (st->st_dev, st->st_ino, view) -- and, for
+ * VIEW_REDACTED, st's size, mtime and ctime -- and adds one lookup, or
  * creates it with one lookup. Always consumes `fd` (an O_PATH descriptor of
  * that file): stored in a new inode, closed when an inode already existed.
  * Returns 0 and sets *out, or -ENOMEM (fd closed).

@@ -1,7 +1,12 @@
 /* iomode.c - see iomode.h. */
 #include "daemon/iomode.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "daemon/context.h"
+#include "daemon/log.h"
+#include "daemon/redact_copy.h"
 
 /*
  * The kernel keeps ONE io mode per FUSE inode:
@@ -16,8 +21,10 @@
  *                backing_id != 0
  *   SERVER       server_opens > 0              next open: server too
  *
- * View inodes (redacted, transcoded) are always SERVER: their bytes are not
- * the backing file's, and passthrough would also let mmap reach the original.
+ * View inodes never pass through to the original: their bytes are not the
+ * backing file's, and passthrough would also let mmap reach the original.
+ * Transcoded views are always SERVER; a redacted view may pass through to
+ * an in-memory redacted copy instead (iomode_open_redacted below).
  * The backing id is closed when the last passthrough open is released; the
  * kernel drops its own reference when its last passthrough file closes, which
  * always happens before we see that file's RELEASE, so an open racing with
@@ -74,5 +81,105 @@ void iomode_release(struct mfs_ctx *ctx, struct mfs_inode *inode, enum io_mode m
 	} else {
 		inode->server_opens--;
 	}
+	if (closing_id && inode->redact_copy) {
+		/* The kernel keeps the memfd while its files are open; the copy
+		 * stays cached for the next open of this version. */
+		redact_copy_put(&ctx->redact_copies, inode->redact_copy);
+		inode->redact_copy = NULL;
+	}
+	pthread_mutex_unlock(&inode->io_lock);
+}
+
+/*
+ * A redacted view inode (VIEW_REDACTED) has the same three states, with the
+ * backing file being a sealed in-memory redacted copy (redact_copy.h):
+ *
+ *   IDLE         next open: make or reuse the copy of the source as it is
+ *                now, register it -> PASSTHROUGH; SERVER when no copy can be
+ *                had (above --redact-copy-max, budget taken by copies in use,
+ *                source changed during the fill) or passthrough is off.
+ *   PASSTHROUGH  the copy is of the source as it is now, with these ranges:
+ *                share the id. The source changed since: the kernel would
+ *                fail a second backing id for this inode with EIO, and a
+ *                daemon-served open of an inode with a backing file with EIO
+ *                too, and the old copy must never be served for a changed
+ *                source. So: -ESTALE. It cannot last: a redacted view's
+ *                identity includes the source version it was looked up at
+ *                (inode.c), names are never cached in policy mode, so every
+ *                open of a changed file looks up a NEW view inode. Only an
+ *                open racing with a change between its LOOKUP and its OPEN
+ *                lands here, and the VFS redoes such an open once, with a
+ *                fresh lookup (LOOKUP_REVAL), on ESTALE; losing that race
+ *                twice in a row, or reopening an old file through
+ *                /proc/PID/fd (no lookup), gives the caller ESTALE.
+ *   SERVER       daemon-served opens exist (a passthrough open would fail
+ *                with EIO): SERVER too, ranges re-derived on every read.
+ *
+ * Open readers of an old copy keep reading that copy (the version they
+ * opened, location zeroed) until they close it.
+ */
+int iomode_open_redacted(struct mfs_ctx *ctx, struct mfs_inode *inode, int source_fd,
+                         const struct stat *st, const struct access_range *ranges,
+                         size_t range_count, const char *relpath, enum io_mode *mode,
+                         int *backing_id)
+{
+	struct redact_copy *copy = NULL;
+	const char *why = NULL;
+	int err = 0;
+
+	*mode = IO_SERVER;
+	*backing_id = 0;
+	pthread_mutex_lock(&inode->io_lock);
+	if (inode->backing_id > 0) {
+		if (!redact_copy_matches(inode->redact_copy, st, ranges, range_count)) {
+			pthread_mutex_unlock(&inode->io_lock);
+			log_debug("redacted view of '%s': changed while its old copy is open on this "
+			          "view inode: ESTALE (the VFS looks it up again)", relpath);
+			return -ESTALE;
+		}
+		inode->passthrough_opens++;
+		*mode = IO_PASSTHROUGH;
+		*backing_id = inode->backing_id;
+	} else if (inode->server_opens > 0) {
+		why = "the view has daemon-served opens";
+	} else if (!passthrough_usable(&ctx->passthrough)) {
+		why = "passthrough unavailable";
+	} else {
+		err = redact_copy_get(&ctx->redact_copies, source_fd, st, ranges, range_count, &copy);
+		if (err == 0) {
+			int id = passthrough_backing_open(&ctx->passthrough, redact_copy_fd(copy));
+			if (id > 0) {
+				inode->backing_id = id;
+				inode->redact_copy = copy;
+				inode->passthrough_opens = 1;
+				atomic_fetch_add(&ctx->stats.backing_ids_open, 1);
+				*mode = IO_PASSTHROUGH;
+				*backing_id = id;
+			} else {
+				redact_copy_put(&ctx->redact_copies, copy);
+				err = id;
+			}
+		}
+		why = err == -EFBIG  ? "larger than --redact-copy-max"
+		    : err == -ENOSPC ? "--redact-copy-budget taken by copies in use"
+		    : err == -ESTALE ? "the file changed while it was copied"
+		    : err < 0        ? strerror(-err) : NULL;
+	}
+	if (*mode == IO_SERVER)
+		inode->server_opens++;
+	pthread_mutex_unlock(&inode->io_lock);
+	if (*mode == IO_PASSTHROUGH)
+		log_debug("redacted view of '%s': kernel passthrough to an in-memory copy (%lld bytes)",
+		          relpath, (long long)st->st_size);
+	else
+		log_debug("redacted view of '%s': served by the daemon (%s)", relpath, why);
+	return 0;
+}
+
+void iomode_present_redacted(struct mfs_inode *inode, struct stat *st)
+{
+	pthread_mutex_lock(&inode->io_lock);
+	if (inode->redact_copy)
+		redact_copy_present(inode->redact_copy, st);
 	pthread_mutex_unlock(&inode->io_lock);
 }

@@ -7,6 +7,10 @@
 #ifndef MEDIAFS_DAEMON_IOMODE_H
 #define MEDIAFS_DAEMON_IOMODE_H
 
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "daemon/access.h"
 #include "daemon/inode.h"
 
 struct mfs_ctx;
@@ -27,8 +31,29 @@ enum io_mode {
 void iomode_open(struct mfs_ctx *ctx, struct mfs_inode *inode, int fd,
                  enum io_mode *mode, int *backing_id);
 
-/* Ends one open that iomode_open() admitted in `mode`; closes the inode's
- * backing id when its last passthrough open goes. */
+/*
+ * The same for an open of a redacted view inode (VIEW_REDACTED): passthrough
+ * to an in-memory copy of the source (open as source_fd, stat *st) with
+ * `ranges` zeroed, or the daemon serves it. relpath is only for the log.
+ * Returns 0 with *mode and *backing_id set, or -ESTALE (nothing admitted)
+ * when the view inode passes through to a copy of an older version of the
+ * source; see the state table in iomode.c.
+ */
+int iomode_open_redacted(struct mfs_ctx *ctx, struct mfs_inode *inode, int source_fd,
+                         const struct stat *st, const struct access_range *ranges,
+                         size_t range_count, const char *relpath, enum io_mode *mode,
+                         int *backing_id);
+
+/*
+ * Presents a redacted view's attributes: st is the source's stat now; while
+ * the view passes through to a copy, its size and times become the copy's,
+ * so that fstat() of an open file agrees with what it reads and maps.
+ */
+void iomode_present_redacted(struct mfs_inode *inode, struct stat *st);
+
+/* Ends one open that iomode_open() or iomode_open_redacted() admitted in
+ * `mode`; closes the inode's backing id (and drops its redacted copy) when
+ * its last passthrough open goes. */
 void iomode_release(struct mfs_ctx *ctx, struct mfs_inode *inode, enum io_mode mode);
 
 #endif

@@ -238,6 +238,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mediafsd: cannot map the zero buffer: %s\n", strerror(errno));
 		goto out_inodes;
 	}
+	redact_copies_init(&ctx.redact_copies, ctx.opt.redact_copy_max, ctx.opt.redact_copy_budget,
+	                   ctx.zeroes, REDACT_ZERO_BUFFER_SIZE);
 	if (mount_fuse(&ctx.opt, ctx.access == NULL, &mounted) < 0)
 		goto out_inodes;
 	ctx.dev_major = mounted.dev_major;
@@ -283,8 +285,10 @@ out_unmount:
 	if (notify_fd >= 0)
 		service_detach_done(notify_fd, 1);
 out_inodes:
-	redact_zero_buffer_destroy(ctx.zeroes);
 	inode_table_destroy(&ctx.inodes);
+	if (ctx.zeroes)
+		redact_copies_destroy(&ctx.redact_copies);
+	redact_zero_buffer_destroy(ctx.zeroes);
 out_policy:
 	access_close(ctx.access);
 	scan_service_stop(ctx.scanner);

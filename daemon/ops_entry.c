@@ -171,6 +171,8 @@ static int attr_for_caller(fuse_req_t req, struct mfs_inode *inode,
 		return err;
 	if (inode->view == VIEW_TRANSCODED)
 		transcoded_present_size(ctx, st);  /* the copy's size once it exists */
+	if (inode->view == VIEW_REDACTED)
+		iomode_present_redacted(inode, st); /* the open copy's version, if any */
 	return 0;
 }
 

@@ -74,24 +74,25 @@ static int view_admits(struct mfs_inode *inode, const struct access_result *deci
 
 /*
  * Loads the ranges a redacted open must zero for the file as fstat(fd)
- * shows it now. Assumes file->ranges_lock is held (or the file is not yet
- * shared). Returns 0 or a negative errno (serve nothing).
+ * shows it now, and sets *st to that stat. Assumes file->ranges_lock is
+ * held (or the file is not yet shared). Returns 0 or a negative errno
+ * (serve nothing).
  */
-static int load_redaction(struct mfs_ctx *ctx, struct mfs_file *file, const char *relpath)
+static int load_redaction(struct mfs_ctx *ctx, struct mfs_file *file, const char *relpath,
+                          struct stat *st)
 {
-	struct stat st;
 	int err;
 
-	if (fstat(file->fd, &st) != 0)
+	if (fstat(file->fd, st) != 0)
 		return -errno;
 	free(file->ranges);
 	file->ranges = NULL;
 	file->range_count = 0;
-	err = access_redaction_ranges(ctx->access, relpath, &st, &file->ranges, &file->range_count);
+	err = access_redaction_ranges(ctx->access, relpath, st, &file->ranges, &file->range_count);
 	if (err < 0)
 		return err;
-	file->ranges_size = st.st_size;
-	file->ranges_mtime = st.st_mtim;
+	file->ranges_size = st->st_size;
+	file->ranges_mtime = st->st_mtim;
 	return 0;
 }
 
@@ -116,13 +117,18 @@ static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
 {
 	struct mfs_ctx *ctx = ctx_of(req);
 	struct mfs_file *file = calloc(1, sizeof(*file));
+	struct stat st;
 	int backing_id, res;
 
 	if (file && redacted_for) {
 		file->fd = fd;
-		res = load_redaction(ctx, file, redacted_for->relpath);
+		res = load_redaction(ctx, file, redacted_for->relpath, &st);
+		if (res == 0)
+			res = iomode_open_redacted(ctx, inode, fd, &st, file->ranges, file->range_count,
+			                           redacted_for->relpath, &file->mode, &backing_id);
 		if (res < 0) {
 			close(fd);
+			free(file->ranges);
 			free(file);
 			fuse_reply_err(req, -res);
 			return;
@@ -140,22 +146,26 @@ static void admit_and_reply(fuse_req_t req, struct mfs_inode *inode, int fd,
 	}
 	file->fd = fd;
 	file->opened_for_write = wants_write(fi->flags) || e != NULL;
-	iomode_open(ctx, inode, fd, &file->mode, &backing_id);
+	if (!redacted_for)
+		iomode_open(ctx, inode, fd, &file->mode, &backing_id);
 	inode_pin_open(&ctx->inodes, inode);
 	fi->fh = (uintptr_t)file;
 	fi->keep_cache = 0;
 	/*
-	 * A redacted view keeps a page cache of its own (its own inode): only
-	 * redacted bytes ever enter it, mmap works on it, and warm reads never
-	 * reach the daemon. No keep_cache: each open drops pages filled before
-	 * the file last changed. Transcoded views are served direct.
+	 * A daemon-served redacted view keeps a page cache of its own (its own
+	 * inode): only redacted bytes ever enter it, mmap works on it, and warm
+	 * reads never reach the daemon. No keep_cache: each open drops pages
+	 * filled before the file last changed. Transcoded views are served
+	 * direct. A redacted view in passthrough reads its in-memory copy.
 	 */
 	fi->direct_io = inode->view == VIEW_TRANSCODED;
 	if (file->mode == IO_PASSTHROUGH) {
 		/* A reader's close has nothing to flush: no FLUSH round trip. A
 		 * writer's close must be seen synchronously (op_flush). */
 		fi->noflush = !file->opened_for_write;
-		stat_add(&ctx->stats.opens_passthrough, 1);
+		/* opens_passthrough counts passthrough to the original only. */
+		stat_add(file->redacted ? &ctx->stats.opens_redacted_copy
+		                        : &ctx->stats.opens_passthrough, 1);
 		res = passthrough_reply_open(req, e, fi, backing_id);
 	} else {
 		stat_add(&ctx->stats.opens_server, 1);
@@ -286,7 +296,7 @@ static void read_redacted(fuse_req_t req, struct mfs_inode *inode, struct mfs_fi
 	                 st.st_mtim.tv_nsec != file->ranges_mtime.tv_nsec)) {
 		err = gate_subject(req, inode, NULL, &subject);
 		if (err == 0)
-			err = load_redaction(ctx, file, subject.relpath);
+			err = load_redaction(ctx, file, subject.relpath, &st);
 	}
 	if (err == 0)
 		err = redact_plan_read(file->fd, st.st_size, size, off, file->ranges,

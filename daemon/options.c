@@ -36,6 +36,14 @@ void options_print_help(FILE *out)
 "      --threads N      at most N worker threads (1-256, default 16).\n"
 "      --no-passthrough serve every read and write from the daemon (splice)\n"
 "                       instead of kernel passthrough.\n"
+"      --redact-copy-max SIZE  a redacted view of a file up to SIZE bytes\n"
+"                       (suffix K, M or G; default 64M; 0: never) is served by\n"
+"                       kernel passthrough to an in-memory copy with the\n"
+"                       location zeroed; larger files are served by the daemon.\n"
+"      --redact-copy-budget SIZE  memory all such copies may take together\n"
+"                       (default 512M); least recently used copies no file has\n"
+"                       open are dropped first, and when copies in use fill it\n"
+"                       the daemon serves the view.\n"
 "  -o OPT[,OPT...]      mount options: allow_other (default) or noallow_other,\n"
 "                       ro, rw, nosuid, suid, nodev, dev, noexec, exec,\n"
 "                       fsname=NAME.\n"
@@ -90,6 +98,34 @@ static int absolute_path(const char *path, char *out, size_t size)
 	return len > 0 && (size_t)len < size ? 0 : -EINVAL;
 }
 
+/* Parses SIZE: a number of bytes with an optional K, M or G (powers of
+ * 1024). Returns 0, or -EINVAL. */
+static int parse_size(const char *text, uint64_t *out)
+{
+	unsigned long long n;
+	unsigned shift = 0;
+	char *end;
+
+	if (!text[0] || text[0] == '-')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || n > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)n << shift;
+	return 0;
+}
+
 /* Applies one -o option. Returns 0, or -EINVAL for an unknown option. */
 static int apply_mount_option(struct mfs_options *opt, const char *name)
 {
@@ -138,13 +174,16 @@ static int apply_mount_options(struct mfs_options *opt, char *list)
 enum options_result options_parse(int argc, char **argv, struct mfs_options *opt)
 {
 	enum { OPT_DB = 256, OPT_THREADS, OPT_NO_PASSTHROUGH, OPT_BENCH_ALLOW_ALL, OPT_USER,
-	       OPT_PID_FILE, OPT_LOG_FILE, OPT_LOG_LEVEL };
+	       OPT_PID_FILE, OPT_LOG_FILE, OPT_LOG_LEVEL, OPT_REDACT_COPY_MAX,
+	       OPT_REDACT_COPY_BUDGET };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH },
+		{ "redact-copy-max", required_argument, NULL, OPT_REDACT_COPY_MAX },
+		{ "redact-copy-budget", required_argument, NULL, OPT_REDACT_COPY_BUDGET },
 		{ "bench-allow-all", no_argument, NULL, OPT_BENCH_ALLOW_ALL },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -159,6 +198,8 @@ enum options_result options_parse(int argc, char **argv, struct mfs_options *opt
 	memset(opt, 0, sizeof(*opt));
 	opt->threads = 16;
 	opt->passthrough = 1;
+	opt->redact_copy_max = 64ull << 20;
+	opt->redact_copy_budget = 512ull << 20;
 	opt->allow_other = 1;
 	opt->fsname = "mediafs";
 	opt->mount_flags = MS_NOSUID | MS_NODEV;
@@ -197,6 +238,18 @@ enum options_result options_parse(int argc, char **argv, struct mfs_options *opt
 		case OPT_NO_PASSTHROUGH:
 			opt->passthrough = 0;
 			break;
+		case OPT_REDACT_COPY_MAX:
+		case OPT_REDACT_COPY_BUDGET: {
+			int is_max = c == OPT_REDACT_COPY_MAX;
+			if (parse_size(optarg, is_max ? &opt->redact_copy_max
+			                              : &opt->redact_copy_budget) != 0) {
+				fprintf(stderr, "mediafsd: --%s wants a size (bytes, or with K, M or G), "
+				        "not '%s'\n", is_max ? "redact-copy-max" : "redact-copy-budget",
+				        optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
+		}
 		case OPT_BENCH_ALLOW_ALL:
 			opt->bench_allow_all = 1;
 			break;

@@ -4,6 +4,7 @@
 #ifndef MEDIAFS_DAEMON_OPTIONS_H
 #define MEDIAFS_DAEMON_OPTIONS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define MEDIAFS_VERSION "0.2.0"
@@ -17,6 +18,9 @@ struct mfs_options {
 	int debug;
 	int threads;                 /* max worker threads */
 	int passthrough;             /* 0 with --no-passthrough */
+	uint64_t redact_copy_max;    /* --redact-copy-max: largest file given an in-memory
+	                                redacted copy (0: none) */
+	uint64_t redact_copy_budget; /* --redact-copy-budget: memory for all such copies */
 	int allow_other;             /* default 1 */
 	unsigned long mount_flags;   /* MS_RDONLY, MS_NOSUID, ... */
 	int bench_allow_all;         /* benchmark only: every policy check allows */

@@ -11,10 +11,13 @@
 #include <stdint.h>
 
 struct mfs_stats {
-	atomic_uint_fast64_t opens_passthrough;  /* opens answered with a backing id */
+	atomic_uint_fast64_t opens_passthrough;  /* opens answered with a backing id of the
+	                                            original file */
 	atomic_uint_fast64_t opens_server;       /* opens whose data the daemon serves */
 	atomic_uint_fast64_t opens_denied;       /* opens and creates refused by policy */
 	atomic_uint_fast64_t opens_redacted;     /* opens of a redacted view */
+	atomic_uint_fast64_t opens_redacted_copy; /* ... of them, in passthrough to an
+	                                             in-memory redacted copy */
 	atomic_uint_fast64_t opens_transcoded;   /* opens of a transcoded view */
 	atomic_uint_fast64_t transcodes_started; /* transcoder processes run */
 	atomic_uint_fast64_t transcodes_failed;  /* ... that failed or timed out */

@@ -43,7 +43,7 @@ export LSAN_OPTIONS="log_path=$REPORTS/lsan:suppressions=$ROOT/scripts/lsan.supp
 mapfile -t lib_srcs < <(cd "$ROOT" && ls common/*.c db/*.c index/*.c media/*.c policy/*.c \
 	transcode/*.c daemon/*.c 2>/dev/null | grep -v -E '_test\.c$|^policy/mediactl|^daemon/main\.c$')
 mapfile -t tests < <(cd "$ROOT" && ls common/*_test.c db/*_test.c index/*_test.c media/*_test.c \
-	policy/*_test.c transcode/*_test.c tests/unit/*_test.c 2>/dev/null)
+	policy/*_test.c transcode/*_test.c daemon/*_test.c tests/unit/*_test.c 2>/dev/null)
 
 echo "== compiling ${#lib_srcs[@]} library sources with $CC"
 objs=()

@@ -11,9 +11,12 @@
 #    --bench-allow-all (every check short-circuited, same cache timeouts).
 #    Posix mode (no database, kernel-cached names) is shown for reference:
 #    the difference is what uncached names cost.
-# 2. Redacted reads: a large JPEG with a GPS position, read by that gallery
-#    app (it gets the redacted view) with fio, next to native, bindfs and
-#    mediafsd --no-passthrough reading the same file unredacted.
+# 2. Redacted reads: a large JPEG with a GPS position (above the default
+#    --redact-copy-max, so the daemon serves its redacted view) and a
+#    photo-size one (8 MiB: the view passes through to an in-memory redacted
+#    copy), read by that gallery app with fio, next to native, bindfs and
+#    mediafsd --no-passthrough reading the same files unredacted. Each row
+#    says which path served it, from the daemon's counters.
 # A benchmark, not a test: it fails only when it cannot run.
 set -euo pipefail
 exec </dev/null
@@ -24,6 +27,7 @@ if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
 else
 	DIRS=100 APPS=1000 SECS=3 BIG=256M RUNTIME=5
 fi
+PHOTO_BYTES=$((8 * 1024 * 1024))
 FILES=1000
 GALLERY=10001
 BENCH_DIR="${BENCH_DIR:-/var/tmp}"
@@ -134,40 +138,65 @@ exiftool -q -overwrite_original -GPSLatitude=48.8584 -GPSLatitudeRef=N -GPSLongi
 # A large image: the JPEG, then filler after its end marker (readers ignore it).
 cp "$WORK/geo.jpg" "$SRC/0/Pictures/big.jpg"
 head -c "$BIG" /dev/urandom >> "$SRC/0/Pictures/big.jpg"
-chmod 644 "$SRC/0/Pictures/big.jpg"
+# A photo-size image, made the same way: within --redact-copy-max.
+cp "$WORK/geo.jpg" "$SRC/0/Pictures/photo.jpg"
+head -c $((PHOTO_BYTES - $(stat -c %s "$WORK/geo.jpg"))) /dev/urandom >> "$SRC/0/Pictures/photo.jpg"
+chmod 644 "$SRC/0/Pictures/big.jpg" "$SRC/0/Pictures/photo.jpg"
 start_daemon "$WORK/m_server" --no-passthrough
 mkdir -p "$WORK/m_bindfs"
 bindfs --no-allow-other -o allow_other "$SRC" "$WORK/m_bindfs"
 MOUNTS+=("$WORK/m_bindfs")
 as_gallery "$MEDIACTL" --help >/dev/null 2>&1 || true
 "$MEDIACTL" --db "$DB" check "$GALLERY" "$SRC/0/Pictures/big.jpg" | head -1
+"$MEDIACTL" --db "$DB" check "$GALLERY" "$SRC/0/Pictures/photo.jpg" | head -1
 
 fio_bw() { # fio_bw FILE RW BS DIRECT -> MiB/s
 	as_gallery fio --name=r --filename="$1" --readonly --rw="$2" --bs="$3" --direct="$4" \
 		--ioengine=psync --runtime="$RUNTIME" --time_based --output-format=terse \
 		--terse-version=3 2>>"$WORK/fio.log" | awk -F';' '{ printf "%.1f", $7 / 1024 }'
 }
-declare -A BW
+redacted_opens() { # the policy daemon's "opens_redacted opens_redacted_copy"
+	"$MEDIACTL" stats "$WORK/m_policy" --json | /usr/bin/python3 -c \
+		'import json, sys; s = json.load(sys.stdin); print(s["opens_redacted"], s["opens_redacted_copy"])'
+}
+served_by() { # served_by "BEFORE" "AFTER" -> copy | daemon | mixed
+	set -- $1 $2
+	local redacted=$(($3 - $1)) copies=$(($4 - $2))
+	if ((redacted > 0 && copies == redacted)); then echo copy
+	elif ((copies == 0)); then echo daemon
+	else echo mixed; fi
+}
+declare -A BW SERVED_BY
 declare -A PATH_OF=([native]="$SRC" [redacted]="$WORK/m_policy" [server]="$WORK/m_server"
 	[bindfs]="$WORK/m_bindfs")
-for w in "read 1M 1" "randread 4k 1" "read 1M 0" "randread 4k 0"; do
-	set -- $w
-	for t in native redacted server bindfs; do
-		# Daemon-served rows read the backing file's page cache: warm it for
-		# every row alike, so that the order of the rows does not decide.
-		cat "$SRC/0/Pictures/big.jpg" >/dev/null
-		BW[$w.$t]="$(fio_bw "${PATH_OF[$t]}/0/Pictures/big.jpg" "$1" "$2" "$3")"
+WORKLOADS=("read 1M 1" "randread 4k 1" "read 1M 0" "randread 4k 0")
+for f in big photo; do
+	for w in "${WORKLOADS[@]}"; do
+		set -- $w
+		for t in native redacted server bindfs; do
+			# Daemon-served rows read the backing file's page cache: warm it for
+			# every row alike, so that the order of the rows does not decide.
+			cat "$SRC/0/Pictures/$f.jpg" >/dev/null
+			[[ $t == redacted ]] && before="$(redacted_opens)"
+			BW[$f.$w.$t]="$(fio_bw "${PATH_OF[$t]}/0/Pictures/$f.jpg" "$1" "$2" "$3")"
+			[[ $t == redacted ]] && SERVED_BY[$f.$w]="$(served_by "$before" "$(redacted_opens)")"
+		done
 	done
 done
 echo
-echo "Redacted reads ($BIG JPEG with GPS, as the gallery app: MiB/s and ratio to native)"
-printf '%-22s %16s %18s %22s %16s %12s\n' workload native "redacted view" "--no-passthrough" bindfs "red/bindfs"
-for w in "read 1M 1" "randread 4k 1" "read 1M 0" "randread 4k 0"; do
-	set -- $w
-	label="$1 $2 $([[ $3 == 1 ]] && echo O_DIRECT || echo warm)"
-	printf '%-22s %16s %11s (%4s) %15s (%4s) %9s (%4s) %12s\n' "$label" "${BW[$w.native]}" \
-		"${BW[$w.redacted]}" "$(ratio "${BW[$w.redacted]}" "${BW[$w.native]}")" \
-		"${BW[$w.server]}" "$(ratio "${BW[$w.server]}" "${BW[$w.native]}")" \
-		"${BW[$w.bindfs]}" "$(ratio "${BW[$w.bindfs]}" "${BW[$w.native]}")" \
-		"$(ratio "${BW[$w.redacted]}" "${BW[$w.bindfs]}")"
+echo "Redacted reads (JPEGs with GPS, as the gallery app: MiB/s and ratio to native)"
+echo "  big.jpg: $BIG of filler (above --redact-copy-max: daemon-served view);" \
+	"photo.jpg: 8 MiB (in-memory redacted copy, kernel passthrough)"
+printf '%-34s %12s %18s %22s %16s %12s\n' workload native "redacted view" "--no-passthrough" bindfs "red/bindfs"
+for f in big photo; do
+	for w in "${WORKLOADS[@]}"; do
+		set -- $w
+		label="$f $1 $2 $([[ $3 == 1 ]] && echo O_DIRECT || echo warm) [${SERVED_BY[$f.$w]}]"
+		printf '%-34s %12s %11s (%4s) %15s (%4s) %9s (%4s) %12s\n' "$label" \
+			"${BW[$f.$w.native]}" \
+			"${BW[$f.$w.redacted]}" "$(ratio "${BW[$f.$w.redacted]}" "${BW[$f.$w.native]}")" \
+			"${BW[$f.$w.server]}" "$(ratio "${BW[$f.$w.server]}" "${BW[$f.$w.native]}")" \
+			"${BW[$f.$w.bindfs]}" "$(ratio "${BW[$f.$w.bindfs]}" "${BW[$f.$w.native]}")" \
+			"$(ratio "${BW[$f.$w.redacted]}" "${BW[$f.$w.bindfs]}")"
+	done
 done

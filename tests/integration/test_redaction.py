@@ -9,6 +9,14 @@ an app holding ACCESS_MEDIA_LOCATION, and root get the original bytes through
 kernel passthrough. Location added later by the owner is redacted from the
 next open on, with no restart.
 
+A redacted view is served in one of two ways, and every test here runs
+against both (the `mode` fixture): "copy", kernel passthrough to a sealed
+in-memory copy with the location zeroed (the default for files up to
+--redact-copy-max), and "daemon", the daemon serving the view itself
+(--redact-copy-max 0; the path of larger files). The copy path's own
+guarantees (file size and memory limits, a source changed under an open
+copy, O_DIRECT) are checked at the end, on mounts of their own.
+
 Redaction applies to images and videos (the policy redacts "someone else's
 image/video that has location"); the M4A file checks that audio is served
 unchanged.
@@ -42,10 +50,21 @@ REDACTED_NAMES = [n for n in GPS_NAMES if os.path.splitext(n)[1] in REDACTED_TYP
 __all__ = ["media_dir"]
 
 
+# How the redacted views of the mount under test are served: mediafsd's
+# extra arguments for each mode.
+MODES = {"copy": [], "daemon": ["--redact-copy-max", "0"]}
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def mode(request):
+    return request.param
+
+
 class Library:
-    def __init__(self, pm, media):
+    def __init__(self, pm, media, mode):
         self.pm = pm
         self.media = media
+        self.copy = mode == "copy"
         self.rel = {n: f"0/{MEDIA_RECIPES[n][1]}/{n}" for n in NAMES}
 
     def path(self, name):
@@ -60,13 +79,13 @@ class Library:
 
 
 @pytest.fixture(scope="module")
-def lib(media_dir):
-    pm = PolicyMount("red", apps=APPS)
+def lib(media_dir, mode):
+    pm = PolicyMount("red", apps=APPS, extra_args=MODES[mode])
     try:
         for n in NAMES:
             r = setpriv(OWNER, ["cp", os.path.join(media_dir, n), pm.m(f"0/{MEDIA_RECIPES[n][1]}")])
             assert r.returncode == 0, f"owner's cp of {n} into the mount failed: {r.stderr}"
-        lib = Library(pm, media_dir)
+        lib = Library(pm, media_dir, mode)
         for n in NAMES:
             assert pm.read_source(lib.rel[n]) == lib.original(n)
             assert pm.check(OWNER, lib.path(n))["rule"] == "owner", n
@@ -144,7 +163,13 @@ def test_gallery_reads_location_zeroed(lib, name):
     assert_redaction(name, original, got, ranges)
     assert d["opens_redacted"] == 1, f"{name}: opens_redacted did not grow: {d}"
     assert d["opens_passthrough"] == 0, f"{name}: a redacted open went through passthrough: {d}"
-    assert d["server_read_bytes"] >= len(original), d
+    if lib.copy:
+        # passthrough to the in-memory copy: not one byte crossed the daemon
+        assert d["opens_redacted_copy"] == 1 and d["server_read_bytes"] == 0, d
+        assert pm.stats()["redact_copies"] >= 1
+    else:
+        assert d["opens_redacted_copy"] == 0, d
+        assert d["server_read_bytes"] >= len(original), d
     out = exiftool_as(GALLERY, path)
     assert not shows_coordinates(out), f"{name}: exiftool as the gallery shows:\n{out}"
     # the gallery still gets the rest of the metadata
@@ -291,7 +316,11 @@ def test_every_read_path_is_redacted(lib, name):
     before = pm.stats()
     check(run_as(GALLERY, _every_read_path, path, len(original), scratch, probes), "alone")
     d = delta(before, pm.stats())
-    assert d["opens_redacted"] == 2 and d["server_read_bytes"] >= len(original), d
+    if lib.copy:
+        assert d["opens_redacted"] == 2 and d["opens_redacted_copy"] == 2, d
+        assert d["server_read_bytes"] == 0, d   # (the scratch file is plain passthrough)
+    else:
+        assert d["opens_redacted"] == 2 and d["server_read_bytes"] >= len(original), d
 
     # while the owner holds it open in passthrough and reads it in a loop
     holder = mfs.Spawned(OWNER, _hold_and_read, path, original)
@@ -308,6 +337,7 @@ def test_every_read_path_is_redacted(lib, name):
         holder.kill()
     assert reads > 0 and wrong == 0, f"{name}: the owner read wrong bytes {wrong}/{reads} times"
     assert d["opens_redacted"] == 4, f"{name}: the gallery's opens were not redacted: {d}"
+    assert d["opens_redacted_copy"] == (4 if lib.copy else 0), d
     mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10,
                  what="the owner's passthrough backing id to be closed after its release")
 
@@ -422,10 +452,20 @@ def test_location_added_by_the_owner_is_redacted_from_the_next_open(lib):
         finally:
             g.kill()
         _, ranges = ranges_for(pm, GALLERY, path)
-        assert_redaction("later.jpg (rewritten under an open fd)", more_gps, held, ranges)
         out = exiftool_bytes(held, ".jpg")
         assert not shows_coordinates(out) and "40.41" not in out and "3.703" not in out, out
-        assert run_as(GALLERY, read_file, path) == held
+        if lib.copy:
+            # the held fd reads the copy of the version it opened, exactly as
+            # it was (location zeroed); the next open gets the new version,
+            # redacted
+            assert held == got, "the held fd's redacted copy changed under it " + (
+                "to the new version" if len(held) == len(more_gps) else "")
+            assert_redaction("later.jpg (opened after the rewrite)", more_gps,
+                             run_as(GALLERY, read_file, path), ranges)
+        else:
+            # the daemon serves the held fd the new version, redacted
+            assert_redaction("later.jpg (rewritten under an open fd)", more_gps, held, ranges)
+            assert run_as(GALLERY, read_file, path) == held
 
         # 4. the owner runs exiftool itself on the mount path (it writes a
         #    temporary file next to it and renames it over the original)
@@ -486,9 +526,9 @@ SAME_SIZE_ROUNDS = 600
 
 
 @pytest.fixture
-def own_mount():
+def own_mount(mode):
     """A mount of its own, for tests that hammer the daemon."""
-    pm = PolicyMount("red", apps=APPS)
+    pm = PolicyMount("red", apps=APPS, extra_args=MODES[mode])
     try:
         yield pm
     finally:
@@ -681,3 +721,297 @@ def test_concurrent_redacted_readers_keep_the_daemon_alive(media_dir, own_mount)
                   f"readers saw: {problems[:5]}"
     assert not problems, "\n".join(problems[:20])
     assert all(n > 0 for n, _ in results), results
+
+
+# ------------------------------------------------------------------ the copy path's own rules
+
+COPY_MAX = 2 << 20          # --redact-copy-max of the copy_lib mount
+COPY_BUDGET = 3 << 20       # --redact-copy-budget of the copy_lib mount
+
+
+def padded(jpeg, size, seed):
+    """A JPEG with filler after its end marker up to `size` bytes (readers
+    ignore it), like a large photo: its location ranges stay where they were."""
+    return jpeg + random.Random(seed).randbytes(size - len(jpeg))
+
+
+@pytest.fixture(scope="module")
+def copy_lib(media_dir):
+    """A mount with small copy limits: files up to 2 MiB get an in-memory
+    copy, 3 MiB for all copies together."""
+    pm = PolicyMount("rcopy", apps=APPS, extra_args=[
+        "--redact-copy-max", str(COPY_MAX), "--redact-copy-budget", "3M"])
+    try:
+        yield pm, media_dir
+    finally:
+        pm.close()
+
+
+def _put(pm, rel, data):
+    run_as(OWNER, write_file, pm.m(rel), data, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    assert pm.read_source(rel) == data
+    return pm.m(rel)
+
+
+def _redacted_read_checked(pm, path, original, what):
+    """The gallery's read of path, checked against `original` with the ranges
+    `mediactl check` gives zeroed; returns (bytes, stats delta)."""
+    decision, ranges = ranges_for(pm, GALLERY, path)
+    assert decision == "redact", f"{what}: check says {decision}"
+    before = pm.stats()
+    got = run_as(GALLERY, read_file, path)
+    d = delta(before, pm.stats())
+    assert_redaction(what, original, got, ranges)
+    assert d["opens_redacted"] == 1, f"{what}: {d}"
+    return got, d
+
+
+def test_only_files_up_to_the_copy_limit_get_a_copy(copy_lib):
+    pm, media = copy_lib
+    with open(os.path.join(media, "exif_mm.jpg"), "rb") as f:
+        jpeg = f.read()
+    small = _put(pm, "0/DCIM/limit_small.jpg", jpeg)
+    at_max = padded(jpeg, COPY_MAX, "at")
+    at = _put(pm, "0/DCIM/limit_at.jpg", at_max)
+    above_max = padded(jpeg, COPY_MAX + 4096, "above")
+    above = _put(pm, "0/DCIM/limit_above.jpg", above_max)
+
+    got, d = _redacted_read_checked(pm, small, jpeg, "small photo")
+    assert d["opens_redacted_copy"] == 1 and d["server_read_bytes"] == 0, d
+    got, d = _redacted_read_checked(pm, at, at_max, "photo of exactly --redact-copy-max")
+    assert d["opens_redacted_copy"] == 1 and d["server_read_bytes"] == 0, d
+    got, d = _redacted_read_checked(pm, above, above_max, "photo above --redact-copy-max")
+    assert d["opens_redacted_copy"] == 0, f"a file above --redact-copy-max got a copy: {d}"
+    assert d["server_read_bytes"] >= len(above_max), d
+    assert d["opens_passthrough"] == 0, d
+    # every read path of the daemon-served large view is redacted too
+    _, ranges = ranges_for(pm, GALLERY, above)
+    probes = _probes(len(above_max), ranges, "above")
+    results = run_as(GALLERY, _every_read_path, above, len(above_max),
+                     pm.m("0/Download", "limit_scratch.bin"), probes)
+    for how, data in results.items():
+        want = b"".join(got[o:o + ln] for o, ln in probes) if how == "pread" else got
+        assert data == want, f"{how} of the daemon-served view differs from its read"
+    assert pm.stats()["redact_copy_bytes"] <= COPY_BUDGET
+
+
+def _hold_open(chan, path, flags):
+    """The gallery: opens path, then on "read" sends what read and mmap show
+    (or the errno), until "quit"."""
+    fd = os.open(path, flags)
+    try:
+        chan.send("open")
+        while chan.recv(timeout=60) == "read":
+            try:
+                data = os.pread(fd, os.fstat(fd).st_size + (1 << 16), 0)
+                with mmap.mmap(fd, len(data), flags=mmap.MAP_SHARED,
+                               prot=mmap.PROT_READ) as m:
+                    shared = bytes(m[:])
+                with mmap.mmap(fd, len(data), flags=mmap.MAP_PRIVATE,
+                               prot=mmap.PROT_READ) as m:
+                    private = bytes(m[:])
+                chan.send((data, shared, private))
+            except OSError as e:
+                chan.send(e.errno)
+        return "done"
+    finally:
+        os.close(fd)
+
+
+def _held_read(holder, what):
+    holder.send("read")
+    got = holder.recv()
+    assert not isinstance(got, int), f"{what}: the held redacted fd failed: {ename(got)}"
+    data, shared, private = got
+    assert shared == data and private == data, f"{what}: mmap of the held fd differs from read"
+    return data
+
+
+def test_source_changed_under_an_open_copy(copy_lib):
+    """The owner rewrites a photo in place while the gallery holds redacted
+    fds of older versions open: every held fd keeps reading exactly the copy
+    it opened (no EIO), and every new open reads the new version with its own
+    location zeroed (never an old copy, never the new location)."""
+    pm, media = copy_lib
+    with open(os.path.join(media, "exif_ii.jpg"), "rb") as f:
+        v1 = f.read()
+    with open(os.path.join(media, "exif_mm.jpg"), "rb") as f:
+        v2 = f.read()
+    assert len(v1) != len(v2)
+    v3 = bytearray(v2)                  # same size as v2, one image byte changed
+    v3[len(v3) // 2] ^= 0xFF
+    v3 = bytes(v3)
+    path = _put(pm, "0/DCIM/changing.jpg", v1)
+    r1, d = _redacted_read_checked(pm, path, v1, "v1")
+    assert d["opens_redacted_copy"] == 1, d
+    holders = []
+    try:
+        holders.append(mfs.Spawned(GALLERY, _hold_open, path, os.O_RDONLY))
+        assert holders[0].recv() == "open"
+        assert _held_read(holders[0], "v1 held") == r1
+
+        run_as(OWNER, write_file, path, v2, os.O_WRONLY | os.O_TRUNC)
+        r2, d = _redacted_read_checked(pm, path, v2, "v2, opened while v1's copy is open")
+        assert d["opens_redacted_copy"] == 1, f"the new version was not given a copy: {d}"
+        assert _held_read(holders[0], "v1 held after the rewrite to v2") == r1
+        holders.append(mfs.Spawned(GALLERY, _hold_open, path, os.O_RDONLY))
+        assert holders[1].recv() == "open"
+        assert _held_read(holders[1], "v2 held") == r2
+
+        # same size, same inode, one byte different: a new version all the same
+        run_as(OWNER, write_file, path, v3, os.O_WRONLY)
+        assert pm.read_source("0/DCIM/changing.jpg") == v3
+        r3, d = _redacted_read_checked(pm, path, v3, "v3 (same size as v2)")
+        assert d["opens_redacted_copy"] == 1, d
+        assert r3 != r2, "the open after a same-size rewrite read the old copy"
+        assert _held_read(holders[0], "v1 held at the end") == r1
+        assert _held_read(holders[1], "v2 held at the end") == r2
+        for h in holders:
+            h.send("quit")
+            assert h.result() == "done"
+    finally:
+        for h in holders:
+            h.kill()
+    assert run_as(GALLERY, read_file, path) == r3
+    mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10,
+                 what="every copy's backing id to be closed once its opens are released")
+    assert "EIO" not in pm.log() and "Input/output" not in pm.log()
+
+
+def _read_o_direct(path):
+    """Reads path to EOF with O_DIRECT, 64 KiB at a time, into an aligned buffer."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    try:
+        buf = mmap.mmap(-1, 1 << 16)
+        out, off = [], 0
+        while True:
+            n = os.preadv(fd, [buf], off)
+            if n == 0:
+                break
+            out.append(bytes(buf[:n]))
+            off += n
+        buf.close()
+        return b"".join(out)
+    finally:
+        os.close(fd)
+
+
+def test_o_direct_reads_of_the_redacted_view(copy_lib):
+    pm, media = copy_lib
+    with open(os.path.join(media, "exif_ii.jpg"), "rb") as f:
+        jpeg = f.read()
+    small = _put(pm, "0/DCIM/direct_small.jpg", padded(jpeg, 300000, "ds"))
+    large = _put(pm, "0/DCIM/direct_large.jpg", padded(jpeg, COPY_MAX + 100000, "dl"))
+    for path, copied in ((small, True), (large, False)):
+        reference = run_as(GALLERY, read_file, path)
+        before = pm.stats()
+        got = run_as(GALLERY, _read_o_direct, path)
+        d = delta(before, pm.stats())
+        assert got == reference, f"{path}: O_DIRECT read differs from the redacted read"
+        assert d["opens_redacted"] == 1 and d["opens_redacted_copy"] == (1 if copied else 0), d
+
+
+def test_copy_budget(copy_lib):
+    """Copies in use are never dropped: when they fill --redact-copy-budget the
+    next view is served by the daemon; once they are closed, least recently
+    used copies make room."""
+    pm, media = copy_lib
+    with open(os.path.join(media, "exif_mm.jpg"), "rb") as f:
+        jpeg = f.read()
+    size = 1300 * 1024                  # two fit in 3 MiB, three do not
+    datas = [padded(jpeg, size, f"budget{i}") for i in range(3)]
+    paths = [_put(pm, f"0/DCIM/budget{i}.jpg", datas[i]) for i in range(3)]
+    refs = [_redacted_read_checked(pm, p, d, p)[0] for p, d in zip(paths, datas)]
+    holders = []
+    try:
+        for i in range(2):
+            before = pm.stats()
+            holders.append(mfs.Spawned(GALLERY, _hold_open, paths[i], os.O_RDONLY))
+            assert holders[i].recv() == "open"
+            assert delta(before, pm.stats())["opens_redacted_copy"] == 1
+            assert _held_read(holders[i], f"budget{i} held") == refs[i]
+        got, d = _redacted_read_checked(pm, paths[2], datas[2], "third while two are held")
+        assert got == refs[2]
+        assert d["opens_redacted_copy"] == 0 and d["server_read_bytes"] >= size, d
+        assert pm.stats()["redact_copy_bytes"] <= COPY_BUDGET
+        for h in holders:
+            h.send("quit")
+            h.result()
+    finally:
+        for h in holders:
+            h.kill()
+    got, d = _redacted_read_checked(pm, paths[2], datas[2], "third after the two closed")
+    assert got == refs[2] and d["opens_redacted_copy"] == 1, d
+    s = pm.stats()
+    assert s["redact_copy_bytes"] <= COPY_BUDGET, s
+    mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10, what="backing ids closed")
+
+
+REWRITE_SECONDS = 5
+
+
+def _rewrite_loop(chan, path, data, seconds):
+    """The owner: rewrites the same bytes in place as fast as it can, so
+    that every write makes a new version (new mtime and ctime)."""
+    fd = os.open(path, os.O_WRONLY)
+    n, end = 0, time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            os.pwrite(fd, data, 0)
+            n += 1
+    finally:
+        os.close(fd)
+    return n
+
+
+def _open_read_loop(chan, path, original, reference, seconds):
+    ok, bad = 0, {}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            got = read_file(path)
+            key = None if got == reference else (
+                "THE ORIGINAL" if got == original else "other bytes")
+        except OSError as e:
+            key = errno.errorcode.get(e.errno, str(e.errno))
+        if key is None:
+            ok += 1
+        else:
+            bad[key] = bad.get(key, 0) + 1
+    return ok, bad
+
+
+def test_opens_racing_with_rewrites(copy_lib):
+    """Every write makes a new version, so opens race with changes all the
+    time: between an open's LOOKUP and its OPEN the view inode it found may
+    pass through to the previous version's copy. Every read must be exactly
+    the redacted bytes, never an EIO. An open that loses that race on a view
+    with an older copy open gets ESTALE, which the VFS retries once with a
+    fresh lookup; only losing twice in a row reaches the app, which this
+    storm (tens of thousands of versions a second) allows rarely."""
+    pm, media = copy_lib
+    with open(os.path.join(media, "exif_ii.jpg"), "rb") as f:
+        data = f.read()
+    path = _put(pm, "0/DCIM/storm.jpg", data)
+    reference, _ = _redacted_read_checked(pm, path, data, "storm.jpg")
+    readers = [mfs.Spawned(GALLERY, _open_read_loop, path, data, reference, REWRITE_SECONDS)
+               for _ in range(3)]
+    writer = mfs.Spawned(OWNER, _rewrite_loop, path, data, REWRITE_SECONDS)
+    try:
+        writes = writer.result(timeout=REWRITE_SECONDS + 60)
+        results = [r.result(timeout=REWRITE_SECONDS + 60) for r in readers]
+    finally:
+        writer.kill()
+        for r in readers:
+            r.kill()
+    opens = sum(ok + sum(bad.values()) for ok, bad in results)
+    bad = {}
+    for _, b in results:
+        for k, v in b.items():
+            bad[k] = bad.get(k, 0) + v
+    assert writes > 1000 and opens > 100, (writes, opens)
+    assert set(bad) <= {"ESTALE"}, f"{opens} opens during {writes} rewrites: {bad}"
+    assert bad.get("ESTALE", 0) * 100 <= opens, f"{opens} opens: {bad}"
+    s = pm.stats()
+    assert s["redact_copy_bytes"] <= COPY_BUDGET, s
+    mfs.wait_for(lambda: pm.stats()["backing_ids_open"] == 0, 10, what="backing ids closed")
