@@ -306,12 +306,14 @@ def test_mount_helper_translates_options(sec):
     env = dict(os.environ, MEDIAFSD=mfs.mediafsd())
     r = subprocess.run([HELPER, sec.src, sec.mnt, "-f", "-o",
                         f"db={sec.db},threads=3,nofail,defaults,x-systemd.after=foo,ro,"
-                        "no_passthrough,log_level=debug"],
+                        "no_passthrough,log_level=debug,redact_copy_max=8M,"
+                        "redact_copy_budget=1G"],
                        capture_output=True, text=True, env=env, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [mfs.mediafsd(), "--db", sec.db, "--threads", "3",
-                                "--no-passthrough", "--log-level", "debug", "-o", "ro",
-                                sec.src, sec.mnt]
+                                "--no-passthrough", "--log-level", "debug",
+                                "--redact-copy-max", "8M", "--redact-copy-budget", "1G",
+                                "-o", "ro", sec.src, sec.mnt]
     r = subprocess.run([HELPER, sec.src, sec.mnt, "-o", "db=x,bogus=1"], capture_output=True,
                        text=True, env=env, timeout=20)
     assert r.returncode != 0 and "bogus" in r.stderr
