@@ -33,15 +33,31 @@
 
 /*
  * Every inode the kernel holds costs one O_PATH descriptor and every open
- * file one more: the usual soft limit of 1024 would turn an app's large
- * directory into EMFILE. The soft limit goes up to the hard one (no
- * privilege needed); a failure only leaves the old limit.
+ * file one more: a limit of 1024 (or a service manager's 20000) would turn
+ * a library of 100,000 photos into EMFILE. Started as root, the daemon
+ * raises both limits to the kernel's maximum (fs.nr_open) while it still
+ * holds CAP_SYS_RESOURCE; otherwise the soft limit goes up to the hard one.
+ * A failure only leaves the old limit.
  */
 static void raise_fd_limit(void)
 {
 	struct rlimit limit;
+	unsigned long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
 
-	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+		return;
+	if (nr_open > limit.rlim_max) {
+		struct rlimit wanted = { nr_open, nr_open };
+		if (setrlimit(RLIMIT_NOFILE, &wanted) == 0)
+			return;
+	}
+	if (limit.rlim_cur < limit.rlim_max) {
 		limit.rlim_cur = limit.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
 			log_warn("cannot raise the open-file limit: %s", strerror(errno));
