@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "common/size.h"
 #include "daemon/fuse_version.h"
 #include "daemon/log.h"
 
@@ -96,34 +97,6 @@ static int absolute_path(const char *path, char *out, size_t size)
 	else
 		return -EINVAL;
 	return len > 0 && (size_t)len < size ? 0 : -EINVAL;
-}
-
-/* Parses SIZE: a number of bytes with an optional K, M or G (powers of
- * 1024). Returns 0, or -EINVAL. */
-static int parse_size(const char *text, uint64_t *out)
-{
-	unsigned long long n;
-	unsigned shift = 0;
-	char *end;
-
-	if (!text[0] || text[0] == '-')
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(text, &end, 10);
-	if (errno || end == text)
-		return -EINVAL;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || n > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = (uint64_t)n << shift;
-	return 0;
 }
 
 /* Applies one -o option. Returns 0, or -EINVAL for an unknown option. */

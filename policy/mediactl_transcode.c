@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/size.h"
 #include "policy/mediactl.h"
 #include "transcode/cache.h"
 #include "transcode/command.h"
@@ -33,30 +34,14 @@ static int effective_config(struct cli *cli, struct db_transcoder *stored,
 	return rc < 0 ? cli_fail(EXIT_FAILED, "settings: %s", strerror(-rc)) : EXIT_OK;
 }
 
-/* Parses a byte count: digits with an optional K, M or G (powers of 1024). */
+/* A cache size: a byte count (common/size.h) above 0 that fits the database. */
 static int parse_bytes(const char *text, int64_t *out)
 {
-	char *end;
-	unsigned long long value;
-	int shift = 0;
+	uint64_t value;
 
-	if (text[0] < '0' || text[0] > '9')
+	if (parse_size(text, &value) < 0 || value == 0 || value > INT64_MAX)
 		return -EINVAL;
-	errno = 0;
-	value = strtoull(text, &end, 10);
-	if (errno)
-		return -EINVAL;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end != '\0' || value == 0 || value > (unsigned long long)(INT64_MAX >> shift))
-		return -EINVAL;
-	*out = (int64_t)(value << shift);
+	*out = (int64_t)value;
 	return 0;
 }
 
