@@ -474,6 +474,24 @@ static int db_file_recently_checked(struct access_state *st)
 #define GATHER_RETRIES 20
 
 /*
+ * Whether relpath still names the file whose lstat is file_st. A file an
+ * app unlinks or renames away while another app's decision about it reads
+ * the index makes that reading fail with -ENOENT (its record is gone, or
+ * the scanner cannot open it): that is the file's fate, not a policy
+ * failure, and the caller's answer is ENOENT. Anything else that reports
+ * -ENOENT is the database's doing.
+ */
+static int same_file_still_there(struct access_state *st, const char *relpath,
+                                 const struct stat *file_st)
+{
+	struct stat now;
+
+	return file_st != NULL &&
+	       fstatat(st->source_fd, relpath, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       now.st_dev == file_st->st_dev && now.st_ino == file_st->st_ino;
+}
+
+/*
  * gather() for a decision. First from memory: when the record cache holds
  * every input for the database as it is now (its change stamp), no lock is
  * taken and no file is read. Otherwise inside one read transaction, so
@@ -510,13 +528,17 @@ static int gather_in_one_read(struct access_state *st, const struct access_calle
 	if (rc < 0)  /* the next decision from memory checks the file first */
 		atomic_store(&st->db_file_checked_until_ns, 0);
 	/* A busy answer inside a transaction is not cured by retrying one
-	 * statement (the snapshot stays stale): retry the whole reading. */
+	 * statement (the snapshot stays stale): retry the whole reading. So is
+	 * a record that vanished while the file is still there (moved by a
+	 * concurrent rename of something else, or re-created): read again. */
 	for (int attempt = 0; rc == 0; attempt++) {
 		rc = db_begin_read(conn);
 		if (rc == 0)
 			rc = gather(st, conn, stamp, caller, relpath, file_st, is_dir, g);
 		db_end_read(conn);
-		if (rc != -EBUSY || attempt >= GATHER_RETRIES)
+		if (rc == -ENOENT && !same_file_still_there(st, relpath, file_st))
+			return file_st ? -ENOENT : -EIO;  /* no file: the database's ENOENT */
+		if ((rc != -EBUSY && rc != -ENOENT) || attempt >= GATHER_RETRIES)
 			break;
 		usleep(1000u * (unsigned)(attempt + 1));
 		/* Re-read the stamp: the retried reading begins after it. */
@@ -524,6 +546,8 @@ static int gather_in_one_read(struct access_state *st, const struct access_calle
 			stamp = NULL;
 		rc = 0;
 	}
+	if (rc == -ENOENT)  /* the file is there but its record keeps vanishing */
+		rc = -EIO;
 	return rc < 0 ? rc : 0;
 }
 

@@ -94,9 +94,11 @@ void access_use_caller_contexts(struct access_state *st, int enabled);
  * (err ENOENT) or "not yours" (err EACCES, another user's directory).
  * `st` is the backing file's lstat (NULL for CREATE/MKDIR, where the path
  * does not exist yet). Files never seen before are indexed here.
- * Returns 0 with *res filled (a DENY is still a 0 return), or a negative
- * errno when the policy could not be evaluated (database unreadable): the
- * caller must then fail closed with that errno.
+ * Returns 0 with *res filled (a DENY is still a 0 return), -ENOENT when
+ * the file was unlinked or renamed away while the decision was being made
+ * (the caller's answer: it is gone), or another negative errno when the
+ * policy could not be evaluated (database unreadable): the caller must
+ * then fail closed with that errno.
  */
 int access_check(struct access_state *st, const struct access_caller *caller,
                  const char *relpath, const struct stat *file_st,

@@ -162,6 +162,20 @@ int gate_subject(fuse_req_t req, struct mfs_inode *inode, const char *name,
 	return subject_of(req, inode, NULL, name, subject);
 }
 
+/*
+ * A failed decision. -ENOENT is not the policy's failure: the file was
+ * unlinked or renamed away while it was being decided on (the caller is
+ * told it is gone). Anything else means the policy was unreadable.
+ */
+static void count_policy_error(struct mfs_ctx *ctx, const struct gate_subject *subject, int err)
+{
+	if (err == -ENOENT)
+		return;
+	stat_add(&ctx->stats.policy_errors, 1);
+	log_err("policy unavailable for uid %u on '%s': %s; refusing", subject->caller.uid,
+	        subject->relpath, strerror(-err));
+}
+
 int gate_check(struct mfs_ctx *ctx, const struct gate_subject *subject,
                const struct stat *st, enum access_op op, struct access_result *res)
 {
@@ -174,11 +188,8 @@ int gate_check(struct mfs_ctx *ctx, const struct gate_subject *subject,
 		return 0;
 	}
 	err = access_check(ctx->access, &subject->caller, subject->relpath, st, op, res);
-	if (err < 0) {
-		stat_add(&ctx->stats.policy_errors, 1);
-		log_err("policy unavailable for uid %u on '%s': %s; refusing", subject->caller.uid,
-		        subject->relpath, strerror(-err));
-	}
+	if (err < 0)
+		count_policy_error(ctx, subject, err);
 	return err;
 }
 
@@ -208,9 +219,7 @@ int gate_see(fuse_req_t req, struct mfs_inode *inode, const char *name, struct s
 		return gate_check(ctx, subject, st, ACCESS_OP_SEE, res);
 	err = access_check_see_present(ctx->access, &subject->caller, subject->relpath, st, res);
 	if (err < 0) {
-		stat_add(&ctx->stats.policy_errors, 1);
-		log_err("policy unavailable for uid %u on '%s': %s; refusing", subject->caller.uid,
-		        subject->relpath, strerror(-err));
+		count_policy_error(ctx, subject, err);
 		return err;
 	}
 	return res->verdict == ACCESS_DENY ? -(res->err ? res->err : EACCES) : 0;
