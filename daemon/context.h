@@ -33,6 +33,8 @@ struct mfs_ctx {
 	unsigned dev_major, dev_minor;     /* the mount's device, names the control socket */
 	const char *zeroes;                /* shared read-only zero buffer for redacted reads */
 	struct redact_copies redact_copies; /* in-memory redacted copies; has its own lock */
+	struct redact_copies redact_disk_copies; /* on disk, for larger files; own lock */
+	int redact_copy_dir_fd;            /* where disk copies live (owned); -1: none */
 	/* Forked by main.c before the privilege drop (policy mode); NULL:
 	 * transcoded opens fail with EIO. Immutable after start-up. */
 	struct transcode_service *transcode_service;

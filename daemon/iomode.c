@@ -84,7 +84,7 @@ void iomode_release(struct mfs_ctx *ctx, struct mfs_inode *inode, enum io_mode m
 	if (closing_id && inode->redact_copy) {
 		/* The kernel keeps the memfd while its files are open; the copy
 		 * stays cached for the next open of this version. */
-		redact_copy_put(&ctx->redact_copies, inode->redact_copy);
+		redact_copy_put(inode->redact_copy);
 		inode->redact_copy = NULL;
 	}
 	pthread_mutex_unlock(&inode->io_lock);
@@ -92,12 +92,14 @@ void iomode_release(struct mfs_ctx *ctx, struct mfs_inode *inode, enum io_mode m
 
 /*
  * A redacted view inode (VIEW_REDACTED) has the same three states, with the
- * backing file being a sealed in-memory redacted copy (redact_copy.h):
+ * backing file being a redacted copy (redact_copy.h): a sealed memfd up to
+ * --redact-copy-max, an unnamed read-only disk file above it:
  *
  *   IDLE         next open: make or reuse the copy of the source as it is
  *                now, register it -> PASSTHROUGH; SERVER when no copy can be
- *                had (above --redact-copy-max, budget taken by copies in use,
- *                source changed during the fill) or passthrough is off.
+ *                had (above --redact-disk-budget, budget taken by copies in
+ *                use, no O_TMPFILE or no space on disk, source changed
+ *                during the fill) or passthrough is off.
  *   PASSTHROUGH  the copy is of the source as it is now, with these ranges:
  *                share the id. The source changed since: the kernel would
  *                fail a second backing id for this inode with EIO, and a
@@ -145,7 +147,11 @@ int iomode_open_redacted(struct mfs_ctx *ctx, struct mfs_inode *inode, int sourc
 	} else if (!passthrough_usable(&ctx->passthrough)) {
 		why = "passthrough unavailable";
 	} else {
+		/* Photo-size files get a copy in memory; larger ones on disk. */
 		err = redact_copy_get(&ctx->redact_copies, source_fd, st, ranges, range_count, &copy);
+		if (err == -EFBIG)
+			err = redact_copy_get(&ctx->redact_disk_copies, source_fd, st, ranges,
+			                      range_count, &copy);
 		if (err == 0) {
 			int id = passthrough_backing_open(&ctx->passthrough, redact_copy_fd(copy));
 			if (id > 0) {
@@ -156,12 +162,12 @@ int iomode_open_redacted(struct mfs_ctx *ctx, struct mfs_inode *inode, int sourc
 				*mode = IO_PASSTHROUGH;
 				*backing_id = id;
 			} else {
-				redact_copy_put(&ctx->redact_copies, copy);
+				redact_copy_put(copy);
 				err = id;
 			}
 		}
-		why = err == -EFBIG  ? "larger than --redact-copy-max"
-		    : err == -ENOSPC ? "--redact-copy-budget taken by copies in use"
+		why = err == -EFBIG  ? "larger than --redact-copy-max and --redact-disk-budget"
+		    : err == -ENOSPC ? "the copies' budget is taken by copies in use"
 		    : err == -ESTALE ? "the file changed while it was copied"
 		    : err < 0        ? strerror(-err) : NULL;
 	}
@@ -169,7 +175,7 @@ int iomode_open_redacted(struct mfs_ctx *ctx, struct mfs_inode *inode, int sourc
 		inode->server_opens++;
 	pthread_mutex_unlock(&inode->io_lock);
 	if (*mode == IO_PASSTHROUGH)
-		log_debug("redacted view of '%s': kernel passthrough to an in-memory copy (%lld bytes)",
+		log_debug("redacted view of '%s': kernel passthrough to a redacted copy (%lld bytes)",
 		          relpath, (long long)st->st_size);
 	else
 		log_debug("redacted view of '%s': served by the daemon (%s)", relpath, why);

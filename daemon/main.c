@@ -11,6 +11,7 @@
  * daemon uses (see privilege.h), before the first thread is created.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,40 @@ static int open_policy(struct mfs_ctx *ctx, int source_fd)
 		fprintf(stderr, "mediafsd: policy database '%s': %s\n", ctx->opt.db_path,
 		        errmsg ? errmsg : strerror(-err));
 	return err;
+}
+
+/*
+ * The directory for disk copies of redacted views (redact_copy.h):
+ * --redact-copy-dir, or SOURCE itself. It must take unnamed files
+ * (O_TMPFILE), which is tried here. Without --redact-copy-dir a SOURCE
+ * that cannot is not fatal: those views are served by the daemon.
+ * Assumes the inode table is set up. Returns 0 (ctx->redact_copy_dir_fd
+ * set, or -1 when disk copies are off), or -1 after one line on stderr.
+ */
+static int open_redact_copy_dir(struct mfs_ctx *ctx)
+{
+	const char *dir = ctx->opt.redact_copy_dir;
+	int dir_fd, probe;
+
+	if (ctx->opt.redact_disk_budget == 0)
+		return 0;
+	dir_fd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)
+	             : fcntl(ctx->inodes.root.fd, F_DUPFD_CLOEXEC, 3);
+	probe = dir_fd < 0 ? -1 : openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (probe >= 0) {
+		close(probe);
+		ctx->redact_copy_dir_fd = dir_fd;
+		return 0;
+	}
+	if (dir)
+		fprintf(stderr, "mediafsd: --redact-copy-dir '%s': cannot create unnamed files "
+		        "there (O_TMPFILE): %s\n", dir, strerror(errno));
+	else
+		log_warn("no disk copies for redacted views (O_TMPFILE in SOURCE: %s): views of "
+		         "files above --redact-copy-max are served by the daemon", strerror(errno));
+	if (dir_fd >= 0)
+		close(dir_fd);
+	return dir ? -1 : 0;
 }
 
 /* Creates the session on the mounted fd. Returns 0 or -errno (logged). */
@@ -211,6 +246,7 @@ int main(int argc, char **argv)
 	int exit_code = 1, notify_fd = -1, err;
 
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.redact_copy_dir_fd = -1;
 	switch (options_parse(argc, argv, &ctx.opt)) {
 	case OPTIONS_EXIT_OK:
 		return 0;
@@ -254,10 +290,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mediafsd: cannot map the zero buffer: %s\n", strerror(errno));
 		goto out_inodes;
 	}
-	redact_copies_init(&ctx.redact_copies, ctx.opt.redact_copy_max, ctx.opt.redact_copy_budget,
-	                   ctx.zeroes, REDACT_ZERO_BUFFER_SIZE);
-	if (mount_fuse(&ctx.opt, ctx.access == NULL, &mounted) < 0)
+	if (open_redact_copy_dir(&ctx) < 0)
 		goto out_inodes;
+	redact_copies_init(&ctx.redact_copies, -1, ctx.opt.redact_copy_max,
+	                   ctx.opt.redact_copy_budget, ctx.zeroes, REDACT_ZERO_BUFFER_SIZE);
+	redact_copies_init(&ctx.redact_disk_copies, ctx.redact_copy_dir_fd,
+	                   ctx.redact_copy_dir_fd < 0 ? 0 : ctx.opt.redact_disk_budget,
+	                   ctx.opt.redact_disk_budget, ctx.zeroes, REDACT_ZERO_BUFFER_SIZE);
+	if (mount_fuse(&ctx.opt, ctx.access == NULL, &mounted) < 0)
+		goto out_copies;
 	ctx.dev_major = mounted.dev_major;
 	ctx.dev_minor = mounted.dev_minor;
 	err = start_session(&ctx, mounted.dev_fd);
@@ -300,10 +341,13 @@ out_unmount:
 		service_remove_pid_file(ctx.opt.pid_file);
 	if (notify_fd >= 0)
 		service_detach_done(notify_fd, 1);
+out_copies:
+	redact_copies_destroy(&ctx.redact_copies);
+	redact_copies_destroy(&ctx.redact_disk_copies);
 out_inodes:
+	if (ctx.redact_copy_dir_fd >= 0)
+		close(ctx.redact_copy_dir_fd);
 	inode_table_destroy(&ctx.inodes);
-	if (ctx.zeroes)
-		redact_copies_destroy(&ctx.redact_copies);
 	redact_zero_buffer_destroy(ctx.zeroes);
 out_policy:
 	access_close(ctx.access);

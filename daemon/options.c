@@ -40,11 +40,20 @@ void options_print_help(FILE *out)
 "      --redact-copy-max SIZE  a redacted view of a file up to SIZE bytes\n"
 "                       (suffix K, M or G; default 64M; 0: never) is served by\n"
 "                       kernel passthrough to an in-memory copy with the\n"
-"                       location zeroed; larger files are served by the daemon.\n"
+"                       location zeroed; larger files get such a copy on disk.\n"
 "      --redact-copy-budget SIZE  memory all such copies may take together\n"
 "                       (default 512M); least recently used copies no file has\n"
 "                       open are dropped first, and when copies in use fill it\n"
 "                       the daemon serves the view.\n"
+"      --redact-disk-budget SIZE  disk space the copies of files above\n"
+"                       --redact-copy-max may take together (default 2G; 0:\n"
+"                       no disk copies, the daemon serves those views). A\n"
+"                       file larger than SIZE is served by the daemon. The\n"
+"                       first open of a version pays for its copy.\n"
+"      --redact-copy-dir DIR  where disk copies live (default: SOURCE, so that\n"
+"                       a reflinking file system shares unchanged blocks).\n"
+"                       They have no name (O_TMPFILE): nothing can open them,\n"
+"                       and they vanish when dropped or when the daemon exits.\n"
 "  -o OPT[,OPT...]      mount options: allow_other (default) or noallow_other,\n"
 "                       ro, rw, nosuid, suid, nodev, dev, noexec, exec,\n"
 "                       fsname=NAME.\n"
@@ -148,7 +157,7 @@ enum options_result options_parse(int argc, char **argv, struct mfs_options *opt
 {
 	enum { OPT_DB = 256, OPT_THREADS, OPT_NO_PASSTHROUGH, OPT_BENCH_ALLOW_ALL, OPT_USER,
 	       OPT_PID_FILE, OPT_LOG_FILE, OPT_LOG_LEVEL, OPT_REDACT_COPY_MAX,
-	       OPT_REDACT_COPY_BUDGET };
+	       OPT_REDACT_COPY_BUDGET, OPT_REDACT_DISK_BUDGET, OPT_REDACT_COPY_DIR };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -157,6 +166,8 @@ enum options_result options_parse(int argc, char **argv, struct mfs_options *opt
 		{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH },
 		{ "redact-copy-max", required_argument, NULL, OPT_REDACT_COPY_MAX },
 		{ "redact-copy-budget", required_argument, NULL, OPT_REDACT_COPY_BUDGET },
+		{ "redact-disk-budget", required_argument, NULL, OPT_REDACT_DISK_BUDGET },
+		{ "redact-copy-dir", required_argument, NULL, OPT_REDACT_COPY_DIR },
 		{ "bench-allow-all", no_argument, NULL, OPT_BENCH_ALLOW_ALL },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
@@ -173,6 +184,7 @@ enum options_result options_parse(int argc, char **argv, struct mfs_options *opt
 	opt->passthrough = 1;
 	opt->redact_copy_max = 64ull << 20;
 	opt->redact_copy_budget = 512ull << 20;
+	opt->redact_disk_budget = 2ull << 30;
 	opt->allow_other = 1;
 	opt->fsname = "mediafs";
 	opt->mount_flags = MS_NOSUID | MS_NODEV;
@@ -212,17 +224,29 @@ enum options_result options_parse(int argc, char **argv, struct mfs_options *opt
 			opt->passthrough = 0;
 			break;
 		case OPT_REDACT_COPY_MAX:
-		case OPT_REDACT_COPY_BUDGET: {
-			int is_max = c == OPT_REDACT_COPY_MAX;
-			if (parse_size(optarg, is_max ? &opt->redact_copy_max
-			                              : &opt->redact_copy_budget) != 0) {
+		case OPT_REDACT_COPY_BUDGET:
+		case OPT_REDACT_DISK_BUDGET: {
+			uint64_t *size = c == OPT_REDACT_COPY_MAX    ? &opt->redact_copy_max
+			               : c == OPT_REDACT_COPY_BUDGET ? &opt->redact_copy_budget
+			                                             : &opt->redact_disk_budget;
+			if (parse_size(optarg, size) != 0) {
 				fprintf(stderr, "mediafsd: --%s wants a size (bytes, or with K, M or G), "
-				        "not '%s'\n", is_max ? "redact-copy-max" : "redact-copy-budget",
-				        optarg);
+				        "not '%s'\n", c == OPT_REDACT_COPY_MAX ? "redact-copy-max"
+				        : c == OPT_REDACT_COPY_BUDGET ? "redact-copy-budget"
+				        : "redact-disk-budget", optarg);
 				return OPTIONS_EXIT_USAGE;
 			}
 			break;
 		}
+		case OPT_REDACT_COPY_DIR:
+			if (absolute_path(optarg, opt->redact_copy_dir_abs,
+			                  sizeof(opt->redact_copy_dir_abs)) != 0) {
+				fprintf(stderr, "mediafsd: --redact-copy-dir wants a directory, not '%s'\n",
+				        optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			opt->redact_copy_dir = opt->redact_copy_dir_abs;
+			break;
 		case OPT_BENCH_ALLOW_ALL:
 			opt->bench_allow_all = 1;
 			break;

@@ -21,6 +21,9 @@ struct mfs_options {
 	uint64_t redact_copy_max;    /* --redact-copy-max: largest file given an in-memory
 	                                redacted copy (0: none) */
 	uint64_t redact_copy_budget; /* --redact-copy-budget: memory for all such copies */
+	uint64_t redact_disk_budget; /* --redact-disk-budget: disk for copies of larger
+	                                files (0: none; they are served by the daemon) */
+	const char *redact_copy_dir; /* --redact-copy-dir, absolute; NULL: SOURCE */
 	int allow_other;             /* default 1 */
 	unsigned long mount_flags;   /* MS_RDONLY, MS_NOSUID, ... */
 	int bench_allow_all;         /* benchmark only: every policy check allows */
@@ -29,6 +32,7 @@ struct mfs_options {
 	const char *log_file;        /* --log-file, absolute; NULL: stderr or syslog */
 	int log_priority;            /* --log-level as a syslog priority (LOG_INFO default) */
 	char pid_file_abs[4096];     /* storage for the absolute forms above */
+	char redact_copy_dir_abs[4096];
 	char log_file_abs[4096];
 };
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,8 +19,9 @@ struct redact_copy {
 	struct timespec mtime, ctime;
 	struct access_range *ranges;   /* malloc'd, NULL when range_count is 0 */
 	size_t range_count;
-	int memfd;                     /* sealed: never changes again */
+	int fd;                        /* sealed memfd, or read-only disk copy */
 	uint64_t charge;               /* bytes counted against the budget */
+	struct redact_copies *owner;   /* the store it is listed in */
 	/* Protected by redact_copies.lock. */
 	uint32_t refs;
 	uint64_t last_used;
@@ -54,7 +56,7 @@ int redact_copy_matches(const struct redact_copy *copy, const struct stat *st,
 
 int redact_copy_fd(const struct redact_copy *copy)
 {
-	return copy->memfd;
+	return copy->fd;
 }
 
 uint64_t redact_copy_size(const struct redact_copy *copy)
@@ -70,10 +72,11 @@ void redact_copy_present(const struct redact_copy *copy, struct stat *st)
 	st->st_ctim = copy->ctime;
 }
 
-void redact_copies_init(struct redact_copies *rc, uint64_t max_file, uint64_t budget,
-                        const char *zeroes, size_t zeroes_size)
+void redact_copies_init(struct redact_copies *rc, int dir_fd, uint64_t max_file,
+                        uint64_t budget, const char *zeroes, size_t zeroes_size)
 {
 	memset(rc, 0, sizeof(*rc));
+	rc->dir_fd = dir_fd;
 	rc->max_file = max_file;
 	rc->budget = budget;
 	rc->zeroes = zeroes;
@@ -83,8 +86,8 @@ void redact_copies_init(struct redact_copies *rc, uint64_t max_file, uint64_t bu
 
 static void copy_free(struct redact_copy *copy)
 {
-	if (copy->memfd >= 0)
-		close(copy->memfd);
+	if (copy->fd >= 0)
+		close(copy->fd);
 	free(copy->ranges);
 	free(copy);
 }
@@ -185,15 +188,31 @@ static void free_list(struct redact_copy *list)
 	}
 }
 
-/* Copies `size` bytes of source_fd from offset 0 into memfd. Returns 0 or a
- * negative errno (-ESTALE when the source ended early: it shrank). */
-static int fill_bytes(int memfd, int source_fd, off_t size)
+/* Copies `size` bytes of source_fd from offset 0 into copy_fd. Returns 0 or
+ * a negative errno (-ESTALE when the source ended early: it shrank). */
+static int fill_bytes(int copy_fd, int source_fd, off_t size)
 {
 	off_t off = 0;
 
+	/* copy_file_range shares extents on a reflinking file system (a disk
+	 * copy on SOURCE's own): only the zeroed blocks then take space. */
+	while (off < size) {
+		off_t out_off = off;
+		ssize_t n = copy_file_range(source_fd, &off, copy_fd, &out_off,
+		                            (size_t)(size - off), 0);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return -ESTALE;
+		if (errno == EINTR)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		break;
+	}
 	/* sendfile stays in the kernel (page cache to page cache). */
 	while (off < size) {
-		ssize_t n = sendfile(memfd, source_fd, &off, (size_t)(size - off));
+		ssize_t n = sendfile(copy_fd, source_fd, &off, (size_t)(size - off));
 		if (n > 0)
 			continue;
 		if (n == 0)
@@ -215,7 +234,7 @@ static int fill_bytes(int memfd, int source_fd, off_t size)
 			return -errno;
 		if (n == 0)
 			return -ESTALE;
-		if (pwrite(memfd, buf, (size_t)n, off) != n)
+		if (pwrite(copy_fd, buf, (size_t)n, off) != n)
 			return errno ? -errno : -EIO;
 		off += n;
 	}
@@ -223,7 +242,7 @@ static int fill_bytes(int memfd, int source_fd, off_t size)
 }
 
 /* Writes zeros over every range (clipped at size). Returns 0 or a negative errno. */
-static int zero_ranges(int memfd, off_t size, const struct access_range *ranges, size_t count,
+static int zero_ranges(int copy_fd, off_t size, const struct access_range *ranges, size_t count,
                        const char *zeroes, size_t zeroes_size)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -233,7 +252,7 @@ static int zero_ranges(int memfd, off_t size, const struct access_range *ranges,
 			end = (uint64_t)size;
 		while (pos < end) {
 			size_t len = end - pos < zeroes_size ? (size_t)(end - pos) : zeroes_size;
-			ssize_t n = pwrite(memfd, zeroes, len, (off_t)pos);
+			ssize_t n = pwrite(copy_fd, zeroes, len, (off_t)pos);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -244,8 +263,42 @@ static int zero_ranges(int memfd, off_t size, const struct access_range *ranges,
 	return 0;
 }
 
+/* A new, empty, writable copy file: a sealable memfd, or an unnamed file in
+ * rc->dir_fd. Returns the descriptor or a negative errno. */
+static int create_copy_file(struct redact_copies *rc)
+{
+	int fd = rc->dir_fd < 0
+	         ? memfd_create("mediafs-redacted", MFD_CLOEXEC | MFD_ALLOW_SEALING)
+	         : openat(rc->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	return fd < 0 ? -errno : fd;
+}
+
 /*
- * Makes a new copy (refs 1, not listed): memfd, bytes, zeros, seals, and
+ * Makes the filled copy *fd unwritable for good. A memfd is sealed. A disk
+ * copy cannot be sealed: it is reopened read-only through /proc and the
+ * writable descriptor closed, so no writable descriptor of it exists (it
+ * has no name to open one by). Returns 0 or a negative errno.
+ */
+static int make_unwritable(struct redact_copies *rc, int *fd)
+{
+	char proc_path[64];
+	int read_only;
+
+	if (rc->dir_fd < 0)
+		return fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+		                               F_SEAL_SEAL) == 0 ? 0 : -errno;
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", *fd);
+	read_only = open(proc_path, O_RDONLY | O_CLOEXEC);
+	if (read_only < 0)
+		return -errno;
+	close(*fd);
+	*fd = read_only;
+	return 0;
+}
+
+/*
+ * Makes a new copy (refs 1, not listed): file, bytes, zeros, unwritable, and
  * the check that the source did not change meanwhile. Returns 0 or a
  * negative errno; on failure nothing is left behind.
  */
@@ -258,7 +311,8 @@ static int make_copy(struct redact_copies *rc, int source_fd, const struct stat 
 
 	if (!copy)
 		return -ENOMEM;
-	copy->memfd = -1;
+	copy->fd = -1;
+	copy->owner = rc;
 	if (count > 0) {
 		copy->ranges = malloc(count * sizeof(*ranges));
 		if (!copy->ranges) {
@@ -275,20 +329,19 @@ static int make_copy(struct redact_copies *rc, int source_fd, const struct stat 
 	copy->ctime = st->st_ctim;
 	copy->charge = page_rounded(st->st_size);
 	copy->refs = 1;
-	copy->memfd = memfd_create("mediafs-redacted", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (copy->memfd < 0)
-		err = -errno;
+	copy->fd = create_copy_file(rc);
+	if (copy->fd < 0)
+		err = copy->fd;
 	/* Size first: the pages are allocated as they are written. */
-	if (err == 0 && ftruncate(copy->memfd, st->st_size) != 0)
+	if (err == 0 && ftruncate(copy->fd, st->st_size) != 0)
 		err = -errno;
 	if (err == 0)
-		err = fill_bytes(copy->memfd, source_fd, st->st_size);
+		err = fill_bytes(copy->fd, source_fd, st->st_size);
 	if (err == 0)
-		err = zero_ranges(copy->memfd, st->st_size, ranges, count, rc->zeroes,
+		err = zero_ranges(copy->fd, st->st_size, ranges, count, rc->zeroes,
 		                  rc->zeroes_size);
-	if (err == 0 && fcntl(copy->memfd, F_ADD_SEALS,
-	                      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-		err = -errno;
+	if (err == 0)
+		err = make_unwritable(rc, &copy->fd);
 	/* The ranges were computed for *st: bytes of any other version may hold
 	 * location they do not cover. */
 	if (err == 0 && fstat(source_fd, &after) != 0)
@@ -349,8 +402,10 @@ int redact_copy_get(struct redact_copies *rc, int source_fd, const struct stat *
 	return 0;
 }
 
-void redact_copy_put(struct redact_copies *rc, struct redact_copy *copy)
+void redact_copy_put(struct redact_copy *copy)
 {
+	struct redact_copies *rc = copy->owner;
+
 	pthread_mutex_lock(&rc->lock);
 	copy->refs--;
 	copy->last_used = ++rc->tick;

@@ -10,15 +10,18 @@
 int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
 {
 	const struct mfs_stats *s = &ctx->stats;
-	uint64_t from_memory, from_db, copies, copy_bytes;
+	uint64_t from_memory, from_db, copies, copy_bytes, disk_copies, disk_copy_bytes;
 	int len;
 
 	access_counters(ctx->access, &from_memory, &from_db);
 	redact_copies_usage(&ctx->redact_copies, &copies, &copy_bytes);
+	redact_copies_usage(&ctx->redact_disk_copies, &disk_copies, &disk_copy_bytes);
 	len = snprintf(buf, size,
 		"{\"opens_passthrough\": %llu, \"opens_server\": %llu, \"opens_denied\": %llu, "
 		"\"opens_redacted\": %llu, \"opens_redacted_copy\": %llu, "
-		"\"redact_copies\": %llu, \"redact_copy_bytes\": %llu, \"opens_transcoded\": %llu, "
+		"\"redact_copies\": %llu, \"redact_copy_bytes\": %llu, "
+		"\"redact_disk_copies\": %llu, \"redact_disk_copy_bytes\": %llu, "
+		"\"opens_transcoded\": %llu, "
 		"\"transcodes_started\": %llu, \"transcodes_failed\": %llu, "
 		"\"transcode_cache_hits\": %llu, \"server_read_bytes\": %llu, "
 		"\"server_write_bytes\": %llu, \"backing_ids_open\": %lld, "
@@ -31,6 +34,7 @@ int stats_format_json(struct mfs_ctx *ctx, char *buf, size_t size)
 		(unsigned long long)atomic_load(&s->opens_redacted),
 		(unsigned long long)atomic_load(&s->opens_redacted_copy),
 		(unsigned long long)copies, (unsigned long long)copy_bytes,
+		(unsigned long long)disk_copies, (unsigned long long)disk_copy_bytes,
 		(unsigned long long)atomic_load(&s->opens_transcoded),
 		(unsigned long long)atomic_load(&s->transcodes_started),
 		(unsigned long long)atomic_load(&s->transcodes_failed),

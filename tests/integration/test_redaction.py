@@ -9,11 +9,13 @@ an app holding ACCESS_MEDIA_LOCATION, and root get the original bytes through
 kernel passthrough. Location added later by the owner is redacted from the
 next open on, with no restart.
 
-A redacted view is served in one of two ways, and every test here runs
-against both (the `mode` fixture): "copy", kernel passthrough to a sealed
+A redacted view is served in one of three ways, and every test here runs
+against each (the `mode` fixture): "copy", kernel passthrough to a sealed
 in-memory copy with the location zeroed (the default for files up to
---redact-copy-max), and "daemon", the daemon serving the view itself
-(--redact-copy-max 0; the path of larger files). The copy path's own
+--redact-copy-max), "disk", the same to an unnamed read-only copy on disk
+(--redact-copy-max 0: the default path of larger files), and "daemon", the
+daemon serving the view itself (--redact-disk-budget 0 too: files above
+both limits, and --no-passthrough). The copy path's own
 guarantees (file size and memory limits, a source changed under an open
 copy, O_DIRECT) are checked at the end, on mounts of their own.
 
@@ -52,7 +54,8 @@ __all__ = ["media_dir"]
 
 # How the redacted views of the mount under test are served: mediafsd's
 # extra arguments for each mode.
-MODES = {"copy": [], "daemon": ["--redact-copy-max", "0"]}
+MODES = {"copy": [], "disk": ["--redact-copy-max", "0"],
+         "daemon": ["--redact-copy-max", "0", "--redact-disk-budget", "0"]}
 
 
 @pytest.fixture(scope="module", params=sorted(MODES))
@@ -64,7 +67,8 @@ class Library:
     def __init__(self, pm, media, mode):
         self.pm = pm
         self.media = media
-        self.copy = mode == "copy"
+        self.copy = mode in ("copy", "disk")
+        self.copies_key = "redact_disk_copies" if mode == "disk" else "redact_copies"
         self.rel = {n: f"0/{MEDIA_RECIPES[n][1]}/{n}" for n in NAMES}
 
     def path(self, name):
@@ -164,9 +168,10 @@ def test_gallery_reads_location_zeroed(lib, name):
     assert d["opens_redacted"] == 1, f"{name}: opens_redacted did not grow: {d}"
     assert d["opens_passthrough"] == 0, f"{name}: a redacted open went through passthrough: {d}"
     if lib.copy:
-        # passthrough to the in-memory copy: not one byte crossed the daemon
+        # passthrough to the copy (in memory, or on disk): not one byte
+        # crossed the daemon
         assert d["opens_redacted_copy"] == 1 and d["server_read_bytes"] == 0, d
-        assert pm.stats()["redact_copies"] >= 1
+        assert pm.stats()[lib.copies_key] >= 1
     else:
         assert d["opens_redacted_copy"] == 0, d
         assert d["server_read_bytes"] >= len(original), d
@@ -738,9 +743,10 @@ def padded(jpeg, size, seed):
 @pytest.fixture(scope="module")
 def copy_lib(media_dir):
     """A mount with small copy limits: files up to 2 MiB get an in-memory
-    copy, 3 MiB for all copies together."""
+    copy, 3 MiB for all copies together, no disk copies."""
     pm = PolicyMount("rcopy", apps=APPS, extra_args=[
-        "--redact-copy-max", str(COPY_MAX), "--redact-copy-budget", "3M"])
+        "--redact-copy-max", str(COPY_MAX), "--redact-copy-budget", "3M",
+        "--redact-disk-budget", "0"])
     try:
         yield pm, media_dir
     finally:
@@ -793,6 +799,84 @@ def test_only_files_up_to_the_copy_limit_get_a_copy(copy_lib):
         want = b"".join(got[o:o + ln] for o, ln in probes) if how == "pread" else got
         assert data == want, f"{how} of the daemon-served view differs from its read"
     assert pm.stats()["redact_copy_bytes"] <= COPY_BUDGET
+
+
+def _copy_fds(pid, src):
+    """The daemon's descriptors of unnamed files in SOURCE (its disk copies):
+    [(target, open flags)]."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                flags = int(f.read().split("flags:")[1].split()[0], 8)
+        except (OSError, IndexError):
+            continue
+        if target.startswith(src + "/#") and target.endswith(" (deleted)"):
+            found.append((target, flags))
+    return found
+
+
+def test_larger_files_get_a_read_only_unnamed_copy_on_disk(media_dir):
+    """Above --redact-copy-max, a redacted view passes through to a copy on
+    disk (in SOURCE's file system by default): unnamed, open read-only, never
+    in any listing, within --redact-disk-budget; a file above that budget is
+    served by the daemon. Every byte checked against the ranges."""
+    pm = PolicyMount("rdisk", apps=APPS, extra_args=[
+        "--redact-copy-max", "1M", "--redact-disk-budget", "5M"])
+    try:
+        with open(os.path.join(media_dir, "exif_mm.jpg"), "rb") as f:
+            jpeg = f.read()
+        photo = _put(pm, "0/DCIM/disk_photo.jpg", padded(jpeg, 512 << 10, "photo"))
+        video_size = padded(jpeg, 3 << 20, "big")
+        big = _put(pm, "0/DCIM/disk_big.jpg", video_size)
+        huge_data = padded(jpeg, 6 << 20, "huge")
+        huge = _put(pm, "0/DCIM/disk_huge.jpg", huge_data)
+        listing = sorted(os.listdir(pm.src)), sorted(os.listdir(pm.s("0", "DCIM")))
+
+        _, d = _redacted_read_checked(pm, photo, padded(jpeg, 512 << 10, "photo"), "photo")
+        assert d["opens_redacted_copy"] == 1 and d["redact_copies"] == 1, d
+        assert d["redact_disk_copies"] == 0, d
+
+        got, d = _redacted_read_checked(pm, big, video_size, "3 MiB file")
+        assert d["opens_redacted_copy"] == 1 and d["server_read_bytes"] == 0, d
+        assert d["redact_disk_copies"] == 1 and d["redact_copies"] == 0, d
+        # every read path of the view reads the disk copy, redacted
+        _, ranges = ranges_for(pm, GALLERY, big)
+        probes = _probes(len(video_size), ranges, "disk")
+        results = run_as(GALLERY, _every_read_path, big, len(video_size),
+                         pm.m("0/Download", "disk_scratch.bin"), probes)
+        for how, data in results.items():
+            want = b"".join(got[o:o + ln] for o, ln in probes) if how == "pread" else got
+            assert data == want, f"{how} of the disk copy's view differs from its read"
+        # the copy: unnamed, read-only, and nowhere in SOURCE's listings
+        copies = _copy_fds(pm.daemon.proc.pid, pm.src)
+        assert len(copies) == 1, copies
+        assert copies[0][1] & os.O_ACCMODE == os.O_RDONLY, copies
+        assert (sorted(os.listdir(pm.src)), sorted(os.listdir(pm.s("0", "DCIM")))) == listing
+
+        _, d = _redacted_read_checked(pm, huge, huge_data, "file above --redact-disk-budget")
+        assert d["opens_redacted_copy"] == 0, d
+        assert d["server_read_bytes"] >= len(huge_data), d
+        s = pm.stats()
+        assert s["redact_disk_copy_bytes"] <= 5 << 20, s
+    finally:
+        pm.close()
+
+
+def test_unusable_redact_copy_dir_is_one_clear_line():
+    """A --redact-copy-dir that cannot take unnamed files stops the start,
+    before mounting, with one line (exit 1)."""
+    with tempfile.TemporaryDirectory() as base:
+        src, mnt = os.path.join(base, "src"), os.path.join(base, "mnt")
+        os.mkdir(src)
+        os.mkdir(mnt)
+        r = subprocess.run([mfs.mediafsd(), "-f", "--redact-copy-dir", "/nonexistent/dir",
+                            src, mnt], capture_output=True, text=True, timeout=30)
+        assert not os.path.ismount(mnt)
+    assert r.returncode == 1, r
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--redact-copy-dir '/nonexistent/dir'" in lines[0], r.stderr
 
 
 def _hold_open(chan, path, flags):
