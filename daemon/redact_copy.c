@@ -188,18 +188,32 @@ static void free_list(struct redact_copy *list)
 	}
 }
 
-/* Copies `size` bytes of source_fd from offset 0 into copy_fd. Returns 0 or
- * a negative errno (-ESTALE when the source ended early: it shrank). */
-static int fill_bytes(int copy_fd, int source_fd, off_t size)
+/* copy_file_range shares extents on a reflinking file system (a disk copy
+ * on SOURCE's own): only the zeroed blocks then take space. */
+static ssize_t copy_by_range(int copy_fd, int source_fd, off_t *off, size_t len)
 {
-	off_t off = 0;
+	off_t out_off = *off;
 
-	/* copy_file_range shares extents on a reflinking file system (a disk
-	 * copy on SOURCE's own): only the zeroed blocks then take space. */
-	while (off < size) {
-		off_t out_off = off;
-		ssize_t n = copy_file_range(source_fd, &off, copy_fd, &out_off,
-		                            (size_t)(size - off), 0);
+	return copy_file_range(source_fd, off, copy_fd, &out_off, len, 0);
+}
+
+/* sendfile stays in the kernel (page cache to page cache). */
+static ssize_t copy_by_sendfile(int copy_fd, int source_fd, off_t *off, size_t len)
+{
+	return sendfile(copy_fd, source_fd, off, len);
+}
+
+/*
+ * Copies from *off up to size with one in-kernel copier, advancing *off.
+ * Returns 0 when done or when the copier cannot copy between these two
+ * files (*off says how far it got; the caller goes on another way), or a
+ * negative errno (-ESTALE when the source ended early: it shrank).
+ */
+static int copy_in_kernel(ssize_t (*copier)(int, int, off_t *, size_t), int copy_fd,
+                          int source_fd, off_t *off, off_t size)
+{
+	while (*off < size) {
+		ssize_t n = copier(copy_fd, source_fd, off, (size_t)(size - *off));
 		if (n > 0)
 			continue;
 		if (n == 0)
@@ -210,19 +224,20 @@ static int fill_bytes(int copy_fd, int source_fd, off_t size)
 			return -errno;
 		break;
 	}
-	/* sendfile stays in the kernel (page cache to page cache). */
-	while (off < size) {
-		ssize_t n = sendfile(copy_fd, source_fd, &off, (size_t)(size - off));
-		if (n > 0)
-			continue;
-		if (n == 0)
-			return -ESTALE;
-		if (errno == EINTR)
-			continue;
-		if (errno != EINVAL && errno != ENOSYS)
-			return -errno;
-		break;
-	}
+	return 0;
+}
+
+/* Copies `size` bytes of source_fd from offset 0 into copy_fd. Returns 0 or
+ * a negative errno (-ESTALE when the source ended early: it shrank). */
+static int fill_bytes(int copy_fd, int source_fd, off_t size)
+{
+	off_t off = 0;
+	int err = copy_in_kernel(copy_by_range, copy_fd, source_fd, &off, size);
+
+	if (err == 0)
+		err = copy_in_kernel(copy_by_sendfile, copy_fd, source_fd, &off, size);
+	if (err < 0)
+		return err;
 	/* A source sendfile cannot read: plain reads and writes. */
 	while (off < size) {
 		char buf[65536];

@@ -772,6 +772,18 @@ def _redacted_read_checked(pm, path, original, what):
     return got, d
 
 
+def _every_read_path_reads(pm, path, got, scratch_name, what):
+    """The gallery's every read path of `path` gives exactly `got`, its
+    checked plain read (probed pieces of it for pread)."""
+    _, ranges = ranges_for(pm, GALLERY, path)
+    probes = _probes(len(got), ranges, scratch_name)
+    results = run_as(GALLERY, _every_read_path, path, len(got),
+                     pm.m("0/Download", scratch_name), probes)
+    for how, data in results.items():
+        want = b"".join(got[o:o + ln] for o, ln in probes) if how == "pread" else got
+        assert data == want, f"{how} of {what} differs from its read"
+
+
 def test_only_files_up_to_the_copy_limit_get_a_copy(copy_lib):
     pm, media = copy_lib
     with open(os.path.join(media, "exif_mm.jpg"), "rb") as f:
@@ -791,13 +803,7 @@ def test_only_files_up_to_the_copy_limit_get_a_copy(copy_lib):
     assert d["server_read_bytes"] >= len(above_max), d
     assert d["opens_passthrough"] == 0, d
     # every read path of the daemon-served large view is redacted too
-    _, ranges = ranges_for(pm, GALLERY, above)
-    probes = _probes(len(above_max), ranges, "above")
-    results = run_as(GALLERY, _every_read_path, above, len(above_max),
-                     pm.m("0/Download", "limit_scratch.bin"), probes)
-    for how, data in results.items():
-        want = b"".join(got[o:o + ln] for o, ln in probes) if how == "pread" else got
-        assert data == want, f"{how} of the daemon-served view differs from its read"
+    _every_read_path_reads(pm, above, got, "limit_scratch.bin", "the daemon-served view")
     assert pm.stats()["redact_copy_bytes"] <= COPY_BUDGET
 
 
@@ -842,13 +848,7 @@ def test_larger_files_get_a_read_only_unnamed_copy_on_disk(media_dir):
         assert d["opens_redacted_copy"] == 1 and d["server_read_bytes"] == 0, d
         assert d["redact_disk_copies"] == 1 and d["redact_copies"] == 0, d
         # every read path of the view reads the disk copy, redacted
-        _, ranges = ranges_for(pm, GALLERY, big)
-        probes = _probes(len(video_size), ranges, "disk")
-        results = run_as(GALLERY, _every_read_path, big, len(video_size),
-                         pm.m("0/Download", "disk_scratch.bin"), probes)
-        for how, data in results.items():
-            want = b"".join(got[o:o + ln] for o, ln in probes) if how == "pread" else got
-            assert data == want, f"{how} of the disk copy's view differs from its read"
+        _every_read_path_reads(pm, big, got, "disk_scratch.bin", "the disk copy's view")
         # the copy: unnamed, read-only, and nowhere in SOURCE's listings
         copies = _copy_fds(pm.daemon.proc.pid, pm.src)
         assert len(copies) == 1, copies
