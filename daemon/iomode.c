@@ -82,7 +82,7 @@ void iomode_release(struct mfs_ctx *ctx, struct mfs_inode *inode, enum io_mode m
 		inode->server_opens--;
 	}
 	if (closing_id && inode->redact_copy) {
-		/* The kernel keeps the memfd while its files are open; the copy
+		/* The kernel keeps the copy's file while its files are open; the copy
 		 * stays cached for the next open of this version. */
 		redact_copy_put(inode->redact_copy);
 		inode->redact_copy = NULL;
